@@ -1,0 +1,1 @@
+"""Ingest: load → clean → chunk → embed → store. Imports neither service nor eval."""

@@ -1,0 +1,1 @@
+"""pressqa: question answering over press releases, citing the exact sentence or abstaining."""

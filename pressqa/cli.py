@@ -1,0 +1,133 @@
+"""The `pressqa` command: the composition root that builds Settings and hands them down."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Optional
+
+# Never reach for a model hub: every model is bundled; a missing one must fail with a clear message.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+import typer
+
+from pressqa.settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Question answering over press releases.")
+
+DataOpt = Annotated[Optional[Path], typer.Option("--data", help="Data dir (default: $PRESSQA_DATA or ./data).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+
+
+def make_settings(data: Path | None = None, **overrides) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if data is not None:
+        values["data"] = data
+    return Settings(**values)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files, folders (recursed) or feeds.")],
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Index press releases from files, folders and RSS/Atom feeds."""
+    from ingest.pipeline import ingest_cli
+
+    raise typer.Exit(ingest_cli(paths, make_settings(data), as_json=as_json))
+
+
+@app.command()
+def releases(
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+    since: Annotated[Optional[str], typer.Option(help="Only releases published on/after this date.")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Only releases published on/before this date.")] = None,
+) -> None:
+    """List indexed releases: id, date, title, chunk count."""
+    from ingest.pipeline import releases_cli
+
+    raise typer.Exit(releases_cli(make_settings(data), as_json=as_json, since=since, until=until))
+
+
+@app.command()
+def delete(
+    release_ids: Annotated[list[str], typer.Argument(help="Release ids (as listed by `pressqa releases`).")],
+    data: DataOpt = None,
+) -> None:
+    """Delete releases and all their chunks."""
+    from ingest.pipeline import delete_cli
+
+    raise typer.Exit(delete_cli(release_ids, make_settings(data)))
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    data: DataOpt = None,
+    since: Annotated[Optional[str], typer.Option(help="Only releases published on/after this date.")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Only releases published on/before this date.")] = None,
+    source: Annotated[Optional[str], typer.Option(help="Only releases from this source/publisher.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer a question from the indexed releases, citing the exact sentences, or abstain."""
+    from service.cli_ask import ask_cli
+
+    raise typer.Exit(ask_cli(question, make_settings(data), since=since, until=until, source=source, as_json=as_json))
+
+
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Bind address.")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port.")] = None,
+    data: DataOpt = None,
+    index_bundled: Annotated[bool, typer.Option(help="Index the bundled corpus in the background.")] = False,
+) -> None:
+    """Serve the OpenAI-compatible API, the native API and the chat page."""
+    from service.api.server import serve as run_server
+
+    run_server(make_settings(data, host=host, port=port), index_bundled=index_bundled)
+
+
+@app.command(name="eval")
+def evaluate(
+    gold: Annotated[Optional[list[Path]], typer.Option("--gold", help="Gold-facts YAML file(s).")] = None,
+    data: DataOpt = None,
+    corpus: Annotated[Optional[Path], typer.Option(help="Corpus root to index (default: bundled corpus).")] = None,
+    url: Annotated[Optional[str], typer.Option(help="Evaluate a running pressqa service instead.")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the JSON report here.")] = None,
+    junit: Annotated[Optional[Path], typer.Option(help="Write JUnit XML here.")] = None,
+    markdown: Annotated[Optional[Path], typer.Option(help="Write a Markdown summary here.")] = None,
+    baseline: Annotated[Optional[Path], typer.Option(help="Previous JSON report to diff against.")] = None,
+    gate: Annotated[Optional[Path], typer.Option(help="Thresholds file; exit non-zero when one is missed.")] = None,
+) -> None:
+    """Run the gold-facts evaluation and write reports."""
+    from eval.runner import eval_cli
+
+    raise typer.Exit(
+        eval_cli(
+            make_settings(data),
+            gold=gold,
+            corpus=corpus,
+            url=url,
+            json_out=json_out,
+            junit=junit,
+            markdown=markdown,
+            baseline=baseline,
+            gate=gate,
+        )
+    )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

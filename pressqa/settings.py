@@ -1,0 +1,56 @@
+"""All pressqa settings in one place: PRESSQA_* environment variables or a .env file."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Created only at the composition roots (CLI, app factory) and passed down."""
+
+    model_config = SettingsConfigDict(env_prefix="PRESSQA_", env_file=".env", extra="ignore")
+
+    # Storage
+    data: Path = Field(Path("data"), description="Data dir: Chroma on disk, cached model weights.")
+    chroma_url: str | None = Field(None, description="Use a Chroma server (http://host:port) instead of the on-disk store.")
+    collection_prefix: str = "pressqa"
+    corpus: Path = Field(REPO_ROOT / "corpus", description="Bundled corpus indexed by the main job and the eval.")
+
+    # Embeddings
+    embedding_model: Path | None = Field(None, description="Path of a sentence-transformers model; default: the bundled all-MiniLM-L6-v2.")
+    embedding_dtype: Literal["auto", "bf16", "fp32"] = "auto"
+    embedding_batch_size: int = 64
+    chunk_max_tokens: int = 256
+
+    # Retrieval
+    retrieve_k: int = 8
+    dense_candidates: int = 40
+    lexical_candidates: int = 40
+
+    # LLM
+    llm_backend: Literal["local", "openai", "none"] = "local"
+    llm_model_file: Path | None = Field(None, description="GGUF file of the local model; default: the bundled SmolLM2-135M-Instruct.")
+    llm_base_url: str | None = None
+    llm_model: str = "SmolLM2-135M-Instruct"
+    llm_api_key: str = "not-needed"
+    llm_timeout_s: float = 30.0
+    llm_max_new_tokens: int = 96
+
+    # Service
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_keys: str | None = Field(None, description="Comma-separated API keys; when set every API route needs a Bearer key.")
+    max_upload_bytes: int = 20 * 1024 * 1024
+    max_request_bytes: int = 1024 * 1024
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return [k.strip() for k in (self.api_keys or "").split(",") if k.strip()]
+
+    @property
+    def model_cache(self) -> Path:
+        return self.data / "models"
