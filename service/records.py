@@ -18,6 +18,7 @@ class Citation(BaseModel):
     title: str
     date: str | None = None
     url: str | None = None
+    origin: str | None = Field(None, description="File path or feed item the release was loaded from.")
     quote: str = Field(description="Exact text of the release: text[start:end] == quote.")
     start: int
     end: int
@@ -28,6 +29,7 @@ class RelatedRelease(BaseModel):
     title: str
     date: str | None = None
     url: str | None = None
+    origin: str | None = None
     score: float = 0.0
 
 
@@ -35,7 +37,10 @@ class Answer(BaseModel):
     answer: str
     abstained: bool
     citations: list[Citation] = Field(default_factory=list)
-    related: list[RelatedRelease] = Field(default_factory=list, description="Closest releases, shown when abstaining.")
+    related: list[RelatedRelease] = Field(
+        default_factory=list,
+        description="Retrieved releases in rank order (best first); shown to the user as 'closest releases' when abstaining.",
+    )
     question: str = ""
     standalone_question: str = Field("", description="The question after rewriting a follow-up with the chat history.")
     timings: dict[str, float] = Field(default_factory=dict)
