@@ -62,3 +62,36 @@ class LoadProblem:
 
     path: str
     reason: str
+
+
+@dataclass(frozen=True)
+class ReleaseMeta:
+    """What the store keeps about a release besides its text; chunk_count and content_hash mark it complete."""
+
+    id: str
+    title: str
+    published: str | None  # ISO date
+    source: str | None
+    url: str | None
+    place: str | None
+    origin: str
+    content_hash: str
+    chunk_count: int
+
+
+@dataclass(frozen=True)
+class ChunkHit:
+    """A stored chunk with its release's metadata; score is cosine similarity (dense) or 0 when fetched by id."""
+
+    chunk_id: str
+    release_id: str
+    index: int
+    text: str
+    start: int
+    end: int
+    score: float
+    title: str
+    published: str | None
+    source: str | None
+    url: str | None
+    origin: str | None
