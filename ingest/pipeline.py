@@ -1,0 +1,311 @@
+"""Ingest as a list of steps: load → chunk → embed → store; plus the ingest/releases/delete commands."""
+
+from __future__ import annotations
+
+import json
+import queue
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+from ingest.chunking import chunk_release
+from ingest.records import Chunk, Release
+
+# Chunks embedded per encode call: large enough to sort by length and keep both cores busy.
+GROUP_CHUNKS = 512
+
+
+@dataclass
+class IngestSummary:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    chunks: int = 0  # chunks written in this run
+    skipped: list[dict] = field(default_factory=list)  # {"path", "reason"}
+    errors: list[dict] = field(default_factory=list)  # {"path", "error"}
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False)
+
+
+@dataclass
+class IngestProgress:
+    """Passed to the progress callback after each file and each stored group."""
+
+    files_done: int = 0
+    files_total: int = 0
+    releases_loaded: int = 0
+    releases_done: int = 0
+    chunks: int = 0
+
+
+@dataclass
+class _Group:
+    releases: list[Release] = field(default_factory=list)
+    chunks: list[list[Chunk]] = field(default_factory=list)
+    files_done: int = 0  # files fully loaded once this group is stored
+
+    @property
+    def n_chunks(self) -> int:
+        return sum(len(c) for c in self.chunks)
+
+
+_DONE = object()
+
+
+class Indexer:
+    """Writes releases into the store; unchanged ones cost one metadata read and no write."""
+
+    def __init__(self, store, embedder, max_tokens: int = 256) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.max_tokens = max_tokens
+        self._lock = threading.Lock()  # one ingest at a time per process
+
+    def ingest(self, paths: Iterable[str | Path], progress: Callable[[IngestProgress], None] | None = None) -> IngestSummary:
+        """Index files and folders; a file that fails to load is reported and writes nothing."""
+        from ingest.loaders import iter_release_files
+
+        files = list(iter_release_files([Path(p) for p in paths]))
+        return self._run(self._load_files(files), len(files), progress)
+
+    def ingest_releases(
+        self, releases: Iterable[Release], progress: Callable[[IngestProgress], None] | None = None
+    ) -> IngestSummary:
+        """Index already loaded releases (uploads, tests)."""
+        return self._run(iter([(None, list(releases), None)]), 1, progress)
+
+    def _load_files(self, files: Sequence[Path]) -> Iterator[tuple[str, list[Release] | None, tuple[str, str] | None]]:
+        from ingest.loaders import BrokenFile, UnsupportedFile, load_file
+
+        for path in files:
+            try:
+                yield str(path), load_file(path), None
+            except UnsupportedFile as e:
+                yield str(path), None, ("skipped", str(e) or "unsupported file")
+            except BrokenFile as e:
+                yield str(path), None, ("error", str(e) or "broken file")
+            except Exception as e:  # a loader bug must not stop the other files
+                yield str(path), None, ("error", f"{type(e).__name__}: {e}")
+
+    def _run(self, loaded: Iterator, files_total: int, progress) -> IngestSummary:
+        with self._lock:
+            self.store.repair()
+            summary = IngestSummary()
+            state = IngestProgress(files_total=files_total)
+            groups: queue.Queue = queue.Queue(maxsize=2)
+            # Loading and chunking (pure Python) run in a thread while torch embeds the previous group.
+            producer = threading.Thread(
+                target=self._produce, args=(loaded, groups, summary, state, progress), daemon=True
+            )
+            producer.start()
+            while True:
+                item = groups.get()
+                if item is _DONE:
+                    break
+                if isinstance(item, BaseException):
+                    producer.join()
+                    raise item
+                self._store_group(item, summary)
+                state.releases_done += len(item.releases)
+                state.chunks = summary.chunks
+                state.files_done = max(state.files_done, item.files_done)
+                if progress:
+                    progress(state)
+            producer.join()
+            state.files_done = files_total
+            if progress:
+                progress(state)
+            return summary
+
+    def _produce(self, loaded: Iterator, groups: queue.Queue, summary: IngestSummary, state: IngestProgress, progress) -> None:
+        try:
+            group = _Group()
+            pending: set[str] = set()
+            files_done = 0
+            for path, releases, problem in loaded:
+                files_done += 1
+                if problem:
+                    kind, reason = problem
+                    if kind == "skipped":
+                        summary.skipped.append({"path": path, "reason": reason})
+                    else:
+                        summary.errors.append({"path": path, "error": reason})
+                    continue
+                fresh = self._changed(releases, summary, pending)
+                state.releases_loaded += len(releases)
+                for release in fresh:
+                    if release.id in pending:  # the same id twice: store the first before the second
+                        groups.put(group)
+                        group, pending = _Group(), set()
+                    chunks = chunk_release(release, self.embedder.count_tokens, self.max_tokens)
+                    if not chunks:
+                        summary.skipped.append({"path": release.origin, "reason": "no text"})
+                        continue
+                    group.releases.append(release)
+                    group.chunks.append(chunks)
+                    pending.add(release.id)
+                    if group.n_chunks >= GROUP_CHUNKS:
+                        group.files_done = files_done - 1
+                        groups.put(group)
+                        group, pending = _Group(), set()
+                group.files_done = files_done
+            if group.releases:
+                groups.put(group)
+            groups.put(_DONE)
+        except BaseException as e:  # hand the failure to the writing thread
+            groups.put(e)
+
+    def _changed(self, releases: list[Release], summary: IngestSummary, pending: set[str]) -> list[Release]:
+        """Drop releases whose stored content_hash is the same; count them as unchanged."""
+        if not releases:
+            return []
+        ids = list(dict.fromkeys(r.id for r in releases))
+        stored: dict[str, str] = {}
+        for s in range(0, len(ids), 1000):
+            got = self.store.releases.get(ids=ids[s : s + 1000], include=["metadatas"])
+            stored.update({i: m.get("content_hash", "") for i, m in zip(got["ids"], got["metadatas"])})
+        fresh = []
+        for r in releases:
+            if stored.get(r.id) == r.content_hash and r.id not in pending:
+                summary.unchanged += 1
+            else:
+                fresh.append(r)
+        return fresh
+
+    def _store_group(self, group: _Group, summary: IngestSummary) -> None:
+        texts = [c.text for chunks in group.chunks for c in chunks]
+        embeddings = self.embedder.encode(texts)
+        items, pos = [], 0
+        known = set(self.store.releases.get(ids=[r.id for r in group.releases], include=[])["ids"])
+        for release, chunks in zip(group.releases, group.chunks):
+            items.append((release, chunks, embeddings[pos : pos + len(chunks)]))
+            pos += len(chunks)
+            if release.id in known:
+                summary.updated += 1
+            else:
+                summary.added += 1
+        self.store.upsert_many(items)
+        summary.chunks += len(texts)
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def _parse_date(value: str | None, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"--{name} must be a date like 2025-01-31, not {value!r}") from None
+
+
+def ingest_cli(paths: Sequence[Path], settings, as_json: bool = False) -> int:
+    """`pressqa ingest`: progress on stderr, then a summary (or one JSON object on stdout)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ingest.embeddings import make_embedder
+    from ingest.store import make_store
+
+    err = Console(stderr=True)
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    store = make_store(settings)
+    embedder = make_embedder(settings)
+    indexer = Indexer(store, embedder, max_tokens=settings.chunk_max_tokens)
+    columns = (
+        TextColumn("[bold]indexing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("releases · {task.fields[chunks]} chunks · {task.fields[files]} files"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=as_json, disable=not err.is_terminal) as bar:
+        task = bar.add_task("ingest", total=None, chunks=0, files="0/?")
+
+        def show(p: IngestProgress) -> None:
+            bar.update(
+                task,
+                completed=p.releases_done,
+                total=max(p.releases_loaded, p.releases_done),
+                chunks=p.chunks,
+                files=f"{p.files_done}/{p.files_total}",
+            )
+
+        summary = indexer.ingest([p for p in paths if Path(p).exists()], progress=show)
+    summary.errors.extend({"path": p, "error": "no such file or folder"} for p in missing)
+    if as_json:
+        sys.stdout.write(summary.to_json() + "\n")
+    else:
+        _print_summary(summary, store)
+    return 1 if summary.errors else 0
+
+
+def _print_summary(summary: IngestSummary, store) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    out = Console()
+    table = Table(title="ingest", show_header=False)
+    for label, value in (
+        ("added", summary.added),
+        ("updated", summary.updated),
+        ("unchanged", summary.unchanged),
+        ("chunks written", summary.chunks),
+        ("skipped files", len(summary.skipped)),
+        ("failed files", len(summary.errors)),
+        ("releases in store", store.count_releases()),
+        ("chunks in store", store.count_chunks()),
+    ):
+        table.add_row(label, str(value))
+    out.print(table)
+    for s in summary.skipped:
+        out.print(f"[yellow]skipped[/] {s['path']}: {s['reason']}", highlight=False)
+    for e in summary.errors:
+        out.print(f"[red]error[/] {e['path']}: {e['error']}", highlight=False)
+
+
+def releases_cli(settings, as_json: bool = False, since: str | None = None, until: str | None = None) -> int:
+    """`pressqa releases`: id, date, title, chunk count, newest first."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ingest.store import make_store
+
+    try:
+        start, end = _parse_date(since, "since"), _parse_date(until, "until")
+    except ValueError as e:
+        print(e, file=sys.stderr)
+        return 2
+    metas = make_store(settings).list_releases(since=start, until=end)
+    if as_json:
+        rows = [{"id": m.id, "date": m.published, "title": m.title, "chunks": m.chunk_count} for m in metas]
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+        return 0
+    table = Table("id", "date", "title", "chunks")
+    for m in metas:
+        table.add_row(m.id, m.published or "", m.title, str(m.chunk_count))
+    Console().print(table)
+    return 0
+
+
+def delete_cli(ids: Sequence[str], settings) -> int:
+    """`pressqa delete`: non-zero when an id is unknown."""
+    from ingest.store import make_store
+
+    store = make_store(settings)
+    status = 0
+    for rid in ids:
+        if store.delete(rid):
+            print(f"deleted {rid}")
+        else:
+            print(f"unknown release id: {rid}", file=sys.stderr)
+            status = 1
+    return status

@@ -1,0 +1,101 @@
+from datetime import date
+
+import numpy as np
+
+from ingest.lexical import LexicalIndex, tokenize
+from ingest.records import Chunk, Release
+
+
+def put(store, embedder, release, pieces=None):
+    pieces = pieces or [release.text]
+    chunks, pos = [], 0
+    for i, p in enumerate(pieces):
+        start = release.text.index(p, pos)
+        chunks.append(Chunk(release.id, i, p, start, start + len(p)))
+        pos = start + len(p)
+    store.upsert(release, chunks, embedder.encode([c.text for c in chunks]))
+    return chunks
+
+
+SUDAN = Release(
+    title="Aid to Sudan", text="The U.S. gives $20 million to Sudan. Food will arrive in May.", origin="a.md",
+    url="https://example.gov/sudan", published=date(2024, 3, 1), source="State",
+)
+KAZ = Release(
+    title="Kazakhstan talks", text="The Secretary met the Foreign Minister of Kazakhstan in Astana.", origin="b.md",
+    url="https://example.gov/kaz", published=date(2025, 4, 26), source="White House",
+)
+UNDATED = Release(title="Undated", text="A statement without a date about fisheries.", origin="c.txt")
+
+
+def test_upsert_get_delete(store, embedder):
+    rev0 = store.revision()
+    put(store, embedder, SUDAN, ["The U.S. gives $20 million to Sudan.", "Food will arrive in May."])
+    put(store, embedder, KAZ)
+    assert store.revision() != rev0
+    assert store.count_releases() == 2 and store.count_chunks() == 3
+    meta = store.release_meta(SUDAN.id)
+    assert meta.published == "2024-03-01" and meta.chunk_count == 2 and meta.content_hash == SUDAN.content_hash
+    assert store.release_text(SUDAN.id) == SUDAN.text
+    hits = store.chunks_of(SUDAN.id)
+    assert [h.index for h in hits] == [0, 1]
+    assert all(SUDAN.text[h.start : h.end] == h.text for h in hits)
+    assert [h.chunk_id for h in store.get_chunks([f"{SUDAN.id}::1", "nope", f"{SUDAN.id}::0"])] == [
+        f"{SUDAN.id}::1", f"{SUDAN.id}::0"]
+    assert len(list(store.iter_chunks(page=2))) == 3
+    rev1 = store.revision()
+    assert store.delete(SUDAN.id) is True
+    assert store.revision() != rev1
+    assert store.delete(SUDAN.id) is False
+    assert store.release_meta(SUDAN.id) is None and store.count_chunks() == 1
+
+
+def test_dense_search_and_date_filter(store, embedder):
+    for r in (SUDAN, KAZ, UNDATED):
+        put(store, embedder, r)
+    q = embedder.encode_query("How much money went to Sudan?")
+    hits = store.dense_search(q, 3)
+    assert hits[0].release_id == SUDAN.id and 0.3 < hits[0].score <= 1.0
+    assert hits[0].score > hits[1].score
+    assert [h.release_id for h in store.dense_search(q, 5, since=date(2025, 1, 1))] == [KAZ.id]
+    assert [h.release_id for h in store.dense_search(q, 5, until=date(2024, 12, 31))] == [SUDAN.id]
+    assert [h.release_id for h in store.dense_search(q, 5, source="White House")] == [KAZ.id]
+    assert [m.id for m in store.list_releases()] == [KAZ.id, SUDAN.id, UNDATED.id]
+    assert [m.id for m in store.list_releases(since=date(2024, 1, 1), until=date(2024, 12, 31))] == [SUDAN.id]
+    assert [m.id for m in store.list_releases(offset=1, limit=1)] == [SUDAN.id]
+    assert store.newest_published() == date(2025, 4, 26)
+
+
+def test_repair_removes_half_written_release(store, embedder):
+    put(store, embedder, KAZ)
+    # A crash after the chunks were added but before the release record (the commit marker) was written.
+    half = Chunk(SUDAN.id, 0, SUDAN.text, 0, len(SUDAN.text))
+    from ingest.store import chunk_metadata
+
+    store.chunks.add(ids=[half.id], documents=[half.text], metadatas=[chunk_metadata(half, SUDAN)],
+                     embeddings=embedder.encode([half.text]))
+    # And a crash midway through replacing a release: its record still carries the old hash.
+    changed = Release(**{**KAZ.__dict__, "text": KAZ.text + " They also discussed water."})
+    store.chunks.delete(where={"release_id": KAZ.id})
+    c = Chunk(KAZ.id, 0, changed.text, 0, len(changed.text))
+    store.chunks.add(ids=[c.id], documents=[c.text], metadatas=[chunk_metadata(c, changed)],
+                     embeddings=embedder.encode([c.text]))
+    assert store.repair() == 2
+    assert store.count_chunks() == 0 and store.count_releases() == 0
+    assert store.repair() == 0
+
+
+def test_lexical_index_follows_revision(store, embedder):
+    put(store, embedder, SUDAN)
+    lex = LexicalIndex(store)
+    assert [i for i, _ in lex.search("$20 million", 5)] == [f"{SUDAN.id}::0"]
+    put(store, embedder, KAZ)
+    lex.refresh()
+    assert [i for i, _ in lex.search("Astana Kazakhstan", 5)] == [f"{KAZ.id}::0"]
+    assert lex.search("Astana", 5, until=date(2024, 12, 31)) == []
+    assert lex.search("the of", 5) == []
+
+
+def test_tokenize_keeps_numbers_and_drops_stopwords():
+    assert tokenize("The U.S. gave $20 million and 500 tons, Secretary's visit") == [
+        "u", "s", "gave", "$20", "million", "500", "tons", "secretary", "visit"]
