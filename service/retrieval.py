@@ -1,0 +1,117 @@
+"""Hybrid retrieval: dense (Chroma) + lexical (BM25) fused by reciprocal rank, as a LangChain retriever."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from ingest.records import ChunkHit
+
+RRF_K = 60  # the usual reciprocal-rank-fusion constant: damps the weight of the very first ranks
+
+
+@dataclass(frozen=True)
+class Filters:
+    since: date | None = None
+    until: date | None = None
+    source: str | None = None
+
+    def narrowed(self, since: date | None, until: date | None) -> "Filters":
+        """Intersect with a date window (from the question): the tighter bound wins."""
+        new_since = max(d for d in (self.since, since) if d) if (self.since or since) else None
+        new_until = min(d for d in (self.until, until) if d) if (self.until or until) else None
+        return Filters(new_since, new_until, self.source)
+
+
+@dataclass
+class RankedRelease:
+    release_id: str
+    score: float
+    hits: list[ChunkHit] = field(default_factory=list)
+
+    @property
+    def best(self) -> ChunkHit:
+        return self.hits[0]
+
+
+def reciprocal_rank_fusion(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, key in enumerate(ranking):
+            fused[key] = fused.get(key, 0.0) + 1.0 / (k + rank + 1)
+    return fused
+
+
+class HybridRetriever(BaseRetriever):
+    """Dense + BM25 over the same chunks; `search` takes filters, `invoke` uses the defaults set on the instance."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    store: Any
+    embedder: Any
+    lexical: Any
+    dense_candidates: int = 40
+    lexical_candidates: int = 40
+    k: int = 8
+    filters: Filters = Filters()
+
+    def search(self, query: str, filters: Filters | None = None, k: int | None = None) -> list[ChunkHit]:
+        """The k best chunks for the query, fused from both rankings."""
+        filters = filters or self.filters
+        k = k or self.k
+        query_embedding = self.embedder.encode_query(query)
+        dense_hits = self.store.dense_search(
+            query_embedding, self.dense_candidates, since=filters.since, until=filters.until, source=filters.source
+        )
+        lexical_hits = self.lexical.search(
+            query, self.lexical_candidates, since=filters.since, until=filters.until, source=filters.source
+        )
+        fused = reciprocal_rank_fusion([[h.chunk_id for h in dense_hits], [cid for cid, _ in lexical_hits]])
+        by_id = {h.chunk_id: h for h in dense_hits}
+        missing = [cid for cid, _ in lexical_hits if cid not in by_id]
+        if missing:
+            by_id.update({h.chunk_id: h for h in self.store.get_chunks(missing)})
+        ranked = sorted(fused, key=fused.get, reverse=True)
+        return [_with_score(by_id[cid], fused[cid]) for cid in ranked[:k] if cid in by_id]
+
+    def rank_releases(self, query: str, filters: Filters | None = None, k: int | None = None) -> list[RankedRelease]:
+        """Releases in order of their best chunk; a release's later chunks add a little (it talks about it more)."""
+        releases: dict[str, RankedRelease] = {}
+        for hit in self.search(query, filters, k=k or max(self.k, 20)):
+            entry = releases.setdefault(hit.release_id, RankedRelease(hit.release_id, 0.0))
+            entry.score += hit.score if not entry.hits else 0.25 * hit.score
+            entry.hits.append(hit)
+        return sorted(releases.values(), key=lambda r: r.score, reverse=True)
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+        return [to_document(hit) for hit in self.search(query)]
+
+
+def _with_score(hit: ChunkHit, score: float) -> ChunkHit:
+    from dataclasses import replace
+
+    return replace(hit, score=score)
+
+
+def to_document(hit: ChunkHit) -> Document:
+    """A chunk as a LangChain Document, keeping its offsets and release metadata."""
+    return Document(
+        page_content=hit.text,
+        id=hit.chunk_id,
+        metadata={
+            "release_id": hit.release_id,
+            "title": hit.title,
+            "published": hit.published,
+            "url": hit.url,
+            "origin": hit.origin,
+            "start": hit.start,
+            "end": hit.end,
+            "score": hit.score,
+        },
+    )
