@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     llm_api_key: str = "not-needed"
     llm_timeout_s: float = 30.0
     llm_max_new_tokens: int = 96
+    llm_dtype: Literal["auto", "bf16", "fp32"] = Field("auto", description="Local model dtype; auto: bf16 where the CPU has native bf16 (measured faster), else fp32.")
+    llm_threads: int | None = Field(None, description="Torch threads for the local model; default: the CPUs this process may use.")
 
     # Service
     host: str = "127.0.0.1"
