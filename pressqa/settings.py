@@ -20,6 +20,11 @@ class Settings(BaseSettings):
     collection_prefix: str = "pressqa"
     corpus: Path = Field(REPO_ROOT / "corpus", description="Bundled corpus indexed by the main job and the eval.")
 
+    model_cache: Path = Field(
+        Path.home() / ".cache" / "pressqa",
+        description="Converted model weights (SmolLM2 GGUF → safetensors), shared by every data dir on this machine.",
+    )
+
     # Embeddings
     embedding_model: Path | None = Field(None, description="Path of a sentence-transformers model; default: the bundled all-MiniLM-L6-v2.")
     embedding_dtype: Literal["auto", "bf16", "fp32"] = "auto"
@@ -53,6 +58,3 @@ class Settings(BaseSettings):
     def api_key_list(self) -> list[str]:
         return [k.strip() for k in (self.api_keys or "").split(",") if k.strip()]
 
-    @property
-    def model_cache(self) -> Path:
-        return self.data / "models"
