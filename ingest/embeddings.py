@@ -78,6 +78,13 @@ class Embedder:
         self.model = SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
         self.model.eval()
         self.tokenizer = self.model.tokenizer
+        # A separate Rust tokenizer for counting: encode() mutates the shared one's padding/truncation, and
+        # counting runs in the chunking thread while encode() runs ("Already borrowed" otherwise).
+        from tokenizers import Tokenizer
+
+        self._counter = Tokenizer.from_str(self.tokenizer.backend_tokenizer.to_str())
+        self._counter.no_truncation()
+        self._counter.no_padding()
         self.max_seq_length = int(self.model.max_seq_length or 256)
         self.dtype = "fp32"
         self.bf16_cosine: float | None = None
@@ -119,7 +126,7 @@ class Embedder:
 
     def count_tokens(self, text: str) -> int:
         """Model tokens of text, without the special tokens."""
-        return len(self.tokenizer(text, add_special_tokens=False, truncation=False, verbose=False)["input_ids"])
+        return len(self._counter.encode(text, add_special_tokens=False).ids)
 
     @property
     def dimension(self) -> int:
