@@ -28,6 +28,7 @@ from service.api.schemas import (
     Message,
     ModelCard,
     ModelList,
+    QUESTION_MAX_CHARS,
     Usage,
 )
 
@@ -49,6 +50,8 @@ def split_messages(body: ChatCompletionRequest) -> tuple[str, list[Message]]:
     question = last.text().strip()
     if last.role != "user" or not question:
         raise HTTPException(400, "The last message must be a non-empty 'user' message: it is the question.")
+    if len(question) > QUESTION_MAX_CHARS:
+        raise HTTPException(400, f"The question is longer than {QUESTION_MAX_CHARS} characters.")
     history = []
     for m in body.messages[:-1]:
         role = "system" if m.role == "developer" else m.role

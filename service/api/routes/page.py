@@ -22,8 +22,17 @@ PAGE_HEADERS = {
 }
 
 
+class PageStatic(StaticFiles):
+    """The page's script and stylesheet, never sniffed as another type."""
+
+    def file_response(self, *args, **kwargs):
+        response = super().file_response(*args, **kwargs)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
 def mount(app: FastAPI) -> None:
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", PageStatic(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
     def chat_page() -> FileResponse:
