@@ -12,7 +12,7 @@ from pressqa.settings import Settings
 
 log = logging.getLogger("pressqa.api")
 
-BATCH_FILES = 32
+BATCH_FILES = 16
 
 
 def corpus_files(corpus: Path) -> list[Path]:
@@ -80,18 +80,27 @@ class Startup:
     def _index_bundled(self) -> None:
         files = corpus_files(self.settings.corpus)
         self.files_total = len(files)
+        seed = self.settings.corpus / "seed"
+        seeded = [p for p in files if seed in p.parents]
+        rest = files[len(seeded) :]
+        # The seed alone first: it is answerable seconds after start, before the big feeds are read.
+        batches = ([seeded] if seeded else []) + [rest[i : i + BATCH_FILES] for i in range(0, len(rest), BATCH_FILES)]
         started = time.perf_counter()
         try:
-            for i in range(0, len(files), BATCH_FILES):
-                batch = files[i : i + BATCH_FILES]
+            for batch in batches:
+                done_before = self.files_done
+
+                def progress(p, done_before=done_before) -> None:
+                    self.files_done = done_before + getattr(p, "files_done", 0)
+
                 try:
                     with self.write_lock:
-                        summary = self.runtime.indexer.ingest(batch)
+                        summary = self.runtime.indexer.ingest(batch, progress=progress)
                     self.index_errors += len(getattr(summary, "errors", []) or [])
                 except Exception:
                     self.index_errors += len(batch)
                     log.exception("indexing %s … failed", batch[0])
-                self.files_done += len(batch)
+                self.files_done = done_before + len(batch)
                 self._count()
         finally:
             self.indexing = False
