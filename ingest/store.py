@@ -183,6 +183,11 @@ class ReleaseStore:
             for i, d, m, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
         ]
 
+    def committed(self, release_ids: Sequence[str]) -> set[str]:
+        """The ids among these that have a release record; chunks of the others are a crashed write's leftovers."""
+        ids = list(dict.fromkeys(release_ids))
+        return set(self.releases.get(ids=ids, include=[])["ids"]) if ids else set()
+
     def get_chunks(self, ids: Sequence[str]) -> list[ChunkHit]:
         """Chunks by id, in the order asked; unknown ids are left out."""
         if not ids:
@@ -226,6 +231,9 @@ class ReleaseStore:
         if not items:
             return
         with self._write_lock:
+            # Record out first: a crash before the new record is in must leave the release absent, not
+            # listed with its chunks gone (chunks without a record are invisible and repair() drops them).
+            self.releases.delete(ids=list(dict.fromkeys(r.id for r, _, _ in items)))
             for release, _, _ in items:
                 self.chunks.delete(where={"release_id": release.id})
             ids, docs, metas, embs = [], [], [], []

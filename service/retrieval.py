@@ -77,8 +77,10 @@ class HybridRetriever(BaseRetriever):
         missing = [cid for cid, _ in lexical_hits if cid not in by_id]
         if missing:
             by_id.update({h.chunk_id: h for h in self.store.get_chunks(missing)})
-        ranked = sorted(fused, key=fused.get, reverse=True)
-        return [_with_score(by_id[cid], fused[cid]) for cid in ranked[:k] if cid in by_id]
+        # Only chunks of committed releases: a killed ingest can leave chunks without their release record.
+        committed = self.store.committed([h.release_id for h in by_id.values()])
+        ranked = [cid for cid in sorted(fused, key=fused.get, reverse=True) if cid in by_id and by_id[cid].release_id in committed]
+        return [_with_score(by_id[cid], fused[cid]) for cid in ranked[:k]]
 
     def rank_releases(self, query: str, filters: Filters | None = None, k: int | None = None) -> list[RankedRelease]:
         """Releases in order of their best chunk; a release's later chunks add a little (it talks about it more)."""
