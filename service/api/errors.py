@@ -65,6 +65,12 @@ async def _llm_unavailable(request: Request, exc: Exception) -> JSONResponse:
     return llm_error_response(exc)
 
 
+async def _store_unreachable(request: Request, exc: Exception) -> JSONResponse:
+    # A Chroma server that is down or restarting: the client reconnects by itself once it is back.
+    log.warning("Release store unreachable on %s: %s", request.url.path, exc)
+    return error_response(503, f"The release index is unreachable ({type(exc).__name__}); retry shortly.", headers={"Retry-After": "5"})
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("Unexpected error on %s %s", request.method, request.url.path)
     return error_response(500, "Internal server error; the server log has the details.")
@@ -85,4 +91,7 @@ def install_error_handlers(app: FastAPI) -> None:
     llm_error = llm_unavailable_class()
     if llm_error is not None:
         app.add_exception_handler(llm_error, _llm_unavailable)
+    import httpx  # the Chroma HTTP client's transport; LLM transport errors arrive as LLMUnavailable
+
+    app.add_exception_handler(httpx.TransportError, _store_unreachable)
     app.add_exception_handler(Exception, _unexpected)
