@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 
 from fastapi import HTTPException, Request
 
 
+def _digest(value: str) -> bytes:
+    return hashlib.sha256(value.encode("utf-8")).digest()
+
+
 def _key_matches(candidate: str, keys: list[str]) -> bool:
-    """Constant-time against every key, so timing reveals neither the key nor which one matched."""
-    given = candidate.encode("utf-8")
+    """Constant time against every key (digests, so not even the length leaks); no early exit."""
+    given = _digest(candidate)
     found = False
     for key in keys:
-        found |= hmac.compare_digest(given, key.encode("utf-8"))
+        found |= hmac.compare_digest(given, _digest(key))
     return found
 
 

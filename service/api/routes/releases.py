@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from datetime import date
@@ -14,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from service.api.deps import RuntimeDep, StartupDep
 from service.api.schemas import ErrorResponse, IngestReport, ReleaseDeleted, ReleaseDetail, ReleasePage, ReleaseSummary
 
+log = logging.getLogger("pressqa.api")
 router = APIRouter(prefix="/api/releases", tags=["releases"])
 
 UPLOAD_TYPES = (".txt", ".md", ".markdown", ".html", ".htm", ".rss", ".xml", ".atom", ".json", ".jsonl")
@@ -138,6 +140,9 @@ async def upload_releases(
             raise HTTPException(415, f"{name}: {exc}") from exc
         except BrokenFile as exc:
             raise HTTPException(400, f"{name}: {exc}") from exc
+        except Exception as exc:  # a loader bug on odd input is still the file's problem to the client
+            log.exception("loading upload %s failed", name)
+            raise HTTPException(400, f"{name}: could not be read ({type(exc).__name__})") from exc
     if not loaded:
         raise HTTPException(400, "No press release found in the uploaded files.")
 
