@@ -11,8 +11,8 @@ from datetime import date
 from ingest.chunking import split_sentences
 from service.condense import condense
 from service.dates import find_date_range, parse_date
-from service.evidence import Evidence, SentenceCandidate, release_coverage, score_sentences
-from service.question import AnswerType, QuestionProfile, profile
+from service.evidence import STRONG_DENSE, STRONG_LEXICAL, Evidence, SentenceCandidate, release_coverage, score_sentences
+from service.question import AnswerType, QuestionProfile, profile, stem, tokens
 from service.records import Answer, Citation, Message, RelatedRelease
 from service.retrieval import Filters, HybridRetriever, RankedRelease
 from service.verify import verify
@@ -20,12 +20,13 @@ from service.verify import verify
 # Releases whose sentences are read for evidence; their full text, not only the retrieved chunks,
 # since the answering sentence is often a neighbour of the best-matching one.
 EVIDENCE_RELEASES = 5
-MAX_SENTENCES = 160
+_MONTH = re.compile(r"(January|February|March|April|May|June|July|August|September|October|November|December)$")
+_TRANSCRIPT_QUESTION = re.compile(r"\s*(?:QUESTION|Q)\s*[:.]")
 # Abstention: below these, the best sentence does not answer the question.
 MIN_SCORE = 0.42
 MIN_COVERAGE = 0.6
 MIN_DENSE = 0.25
-SECOND_EVIDENCE_RATIO = 0.92
+SECOND_EVIDENCE_RATIO = 0.8
 
 
 @dataclass
@@ -152,6 +153,9 @@ class AnswerChain:
             hit = release.best
             coverage[release.release_id] = release_coverage(prof, hit.title, text)
             for start, end in sentences:
+                sentence = text[start:end]
+                if sentence.rstrip().endswith("?") or _TRANSCRIPT_QUESTION.match(sentence):
+                    continue  # a question asked in a release or a briefing is never the evidence of an answer
                 candidates.append(
                     SentenceCandidate(
                         release_id=release.release_id,
@@ -159,19 +163,17 @@ class AnswerChain:
                         published=hit.published,
                         url=hit.url,
                         origin=hit.origin,
-                        text=text[start:end],
+                        text=sentence,
                         start=start,
                         end=end,
                         release_rank=rank,
                         release_score=release.score / top,
                     )
                 )
-        candidates = candidates[:MAX_SENTENCES]
         if not candidates:
             return []
         embedder = self.runtime.embedder
-        sentence_vectors = embedder.encode([c.text for c in candidates])
-        return score_sentences(prof, candidates, embedder.encode_query(query), sentence_vectors, coverage)
+        return score_sentences(prof, candidates, embedder.encode_query(query), embedder.encode, coverage)
 
     def _abstain_reason(self, prof: QuestionProfile, evidence: list[Evidence]) -> str | None:
         if not evidence:
@@ -181,19 +183,29 @@ class AnswerChain:
             return f"no {prof.answer_type.value} stated in the closest releases"
         if best.score < MIN_SCORE or best.dense < MIN_DENSE:
             return "no sentence of the closest releases answers it"
-        cov = release_coverage(prof, best.candidate.title, self._release_text(best.release_id)[0])
-        if cov < MIN_COVERAGE:
-            return "the closest releases are about something else"
+        if best.title_lexical == 0 and not (best.lexical >= STRONG_LEXICAL and best.dense >= STRONG_DENSE):
+            # Names mentioned in passing in an unrelated release (a briefing transcript) are not an answer.
+            return "no release is about it"
+        text = best.candidate.title + " " + self._release_text(best.release_id)[0]
+        if release_coverage(prof, "", text) < MIN_COVERAGE:
+            # A question may span two releases ("Draghi's and Merkel's meetings"): their names together count.
+            other = next((e for e in evidence[1:6] if e.release_id != best.release_id), None)
+            if other is None or release_coverage(prof, "", text + " " + other.candidate.title + " " + self._release_text(other.release_id)[0]) < MIN_COVERAGE:
+                return "the closest releases are about something else"
         return None
 
     def _chosen(self, draft: Draft) -> list[Evidence]:
-        """The best evidence, plus a second release's sentence when the question spans two releases."""
+        """The best evidence, plus another release's sentence when the question's names span two releases."""
         best = draft.evidence[0]
         chosen = [best]
+        covered = _named_words(draft.profile, self._release_text(best.release_id)[0] + " " + best.candidate.title)
         for other in draft.evidence[1:]:
-            if other.score < SECOND_EVIDENCE_RATIO * best.score:
-                break
-            if other.release_id != best.release_id and (other.typed_answers or draft.profile.answer_type == AnswerType.OTHER):
+            if other.release_id == best.release_id or other.score < SECOND_EVIDENCE_RATIO * best.score:
+                continue
+            if not (other.typed_answers or draft.profile.answer_type == AnswerType.OTHER):
+                continue
+            adds = _named_words(draft.profile, self._release_text(other.release_id)[0] + " " + other.candidate.title) - covered
+            if adds:
                 chosen.append(other)
                 break
         return chosen
@@ -266,6 +278,13 @@ class AnswerChain:
             question=draft.question,
             standalone_question=draft.standalone,
         )
+
+
+def _named_words(prof: QuestionProfile, text: str) -> set[str]:
+    """The question's named words (not dates) that occur in text."""
+    present = {stem(w) for w in tokens(text)}
+    words = {stem(w) for e in prof.entities for w in tokens(e) if w[0].isupper() and not _MONTH.match(w)}
+    return {w for w in words if w in present}
 
 
 def _with_context(prof: QuestionProfile, context: str) -> QuestionProfile:

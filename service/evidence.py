@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from service.question import AnswerType, QuestionProfile, STOPWORDS, entities, stem, tokens
+from service.question import AnswerType, QuestionProfile, STOPWORDS, asks_for_several, entities, plain, stem, tokens
 
 NUMBER_WORDS = (
     "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|"
@@ -26,12 +26,20 @@ _MONEY = re.compile(
 _DURATION = re.compile(rf"\b(?:\d[\d,\.]*|{NUMBER_WORDS}|a|one)[\s-]+(?:years?|months?|weeks?|days?|decades?)\b", re.I)
 _DATE = re.compile(rf"\b(?:{MONTH_NAMES})\s+\d{{1,2}}\b|\b\d{{1,2}}\s+(?:{MONTH_NAMES})\b|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|\b(?:19|20)\d\d\b")
 _ORDINAL = re.compile(rf"\b\d+(?:st|nd|rd|th)\b|\b(?:{ORDINAL_WORDS})\b", re.I)
+# A release whose title shares no word with the question is about something else, unless the sentence
+# itself matches strongly.
+STRONG_LEXICAL = 0.6
+STRONG_DENSE = 0.5
+OFF_TOPIC_RELEASE = 0.75
+
 _CLAUSE_BREAK = re.compile(r",\s+(?:and\s+|or\s+)?|;\s+|\s+[—–]\s+|:\s+")
 
 # Words that start a capitalized sequence but do not make it a new name.
 TITLE_WORDS = frozenset(
-    """president prime minister secretary vice the mr mrs ms dr his her their king queen chancellor ambassador
-    foreign deputy general special envoy state department united states u.s white house administration government""".split()
+    """president president-elect prime minister ministers secretary vice the mr mrs ms dr his her their king queen
+    chancellor ambassador foreign affairs deputy general special envoy state department united states u.s white house
+    administration government assistant principal acting under spokesperson ministry chargé chair chairman director
+    senior advisor adviser national security council representative leader leaders amir emir sheikh""".split()
 )
 
 
@@ -62,6 +70,7 @@ class Evidence:
     score: float
     dense: float
     lexical: float
+    title_lexical: float = 0.0
     typed_answers: list[str] = field(default_factory=list)
 
     @property
@@ -108,19 +117,69 @@ def typed_spans(text: str, answer_type: AnswerType, question: QuestionProfile) -
         spans = []
         for ent in entities(text):
             for part in re.split(r"\s+of\s+", ent) if answer_type == AnswerType.PERSON else [ent]:
-                words = [w for w in part.split() if w.lower().strip(".,'’s") not in TITLE_WORDS]
+                words = [w for w in part.split() if plain(w) not in TITLE_WORDS]
                 if not words:
                     continue
-                known = [stem(w) in q_stems or w.lower().rstrip("’'s") in q_lower for w in words]
+                known = [stem(w) in q_stems or plain(w) in q_lower for w in words]
                 if answer_type == AnswerType.PERSON:
-                    # A name is new only if none of its words is in the question ("Joseph R. Biden Jr." is Biden).
-                    if any(k for w, k in zip(words, known) if len(w) >= 4) or (len(words) < 2 and not part.isupper()):
-                        continue
-                elif all(known):
-                    continue
-                spans.append(part)
+                    name = _new_name(words, known)
+                    if name:
+                        spans.append(name)
+                elif not all(known) and _located(text, part, events=not _SETTLEMENT.search(question.text)):
+                    spans.append(part)
         return spans
     return []
+
+
+_LOCATIVE = re.compile(r"\b(?:in|at|from|near|to|across|inside|outside|within|into)\s+(?:the\s+)?$", re.I)
+_EVENT = re.compile(r"\b(?:Summit|Conference|Forum|Meeting|Games|Olympics|Assembly|Expo)\b")
+
+
+def _located(text: str, span: str, events: bool = True) -> bool:
+    """A place answer stands where a place is named: 'in Minsk', 'at bases in Rota', 'the margins of the NATO Summit'.
+
+    `events=False` when the question wants a city or country: a summit is then no answer.
+    """
+    if re.fullmatch(rf"(?:{MONTH_NAMES})(?:\s+\d+)?", span):
+        return False
+    if _EVENT.search(span):
+        return events
+    for match in re.finditer(re.escape(span), text):
+        before = text[max(0, match.start() - 30) : match.start()]
+        if _LOCATIVE.search(before):
+            return True
+    return False
+
+
+_SETTLEMENT = re.compile(r"\b(?:city|cities|town|towns|capital|country|countries|state|states|province|region)\b", re.I)
+
+
+_NAME_SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"})
+
+
+def _new_name(words: list[str], known: list[bool]) -> str | None:
+    """The trailing run of words not in the question, if it looks like a person's name.
+
+    A name is the question's own when its surname is ("Joseph R. Biden Jr." is Biden); leading title-like words
+    the question also uses ("Foreign Affairs Mukhtar Tileuberdi") are dropped.
+    """
+    while words and (words[-1].lower().strip(",") in _NAME_SUFFIXES or words[-1][0].isdigit()):
+        words, known = words[:-1], known[:-1]
+    if not words or known[-1]:
+        return None
+    run = []
+    for word, is_known in zip(reversed(words), reversed(known)):
+        if is_known:
+            break
+        run.append(word)
+    run.reverse()
+    if any(ch.isdigit() for w in run for ch in w):
+        return None  # "COVID-19", "G20": not a person
+    if len(run) < 2 and not (run and run[0].isupper() and len(run[0]) > 2 and "." not in run[0]):
+        return None
+    if not all(w[0].isupper() for w in run):
+        return None
+    return " ".join(run)
 
 
 def _sentence_terms(text: str) -> set[str]:
@@ -140,7 +199,7 @@ def _clause_spans(sentence: str) -> list[tuple[int, int]]:
 
 def best_clause(sentence: str, question: QuestionProfile, weights: dict[str, float]) -> tuple[int, int]:
     """Inside a long enumeration, the one or two adjacent segments that name what the question asks about."""
-    if len(tokens(sentence)) < 35:
+    if question.answer_type == AnswerType.OTHER or asks_for_several(question.text) or len(tokens(sentence)) < 35:
         return 0, len(sentence)
     segments = _clause_spans(sentence)
     if len(segments) < 4:
@@ -170,7 +229,10 @@ def term_weights(question: QuestionProfile, candidates: list[SentenceCandidate])
     q_terms = {stem(t) for t in question.terms}
     for cand in candidates:
         df.update(_sentence_terms(cand.text) & q_terms)
-    return {t: math.log(1 + n / (1 + df[t])) for t in q_terms}
+    weights = {t: math.log(1 + n / (1 + df[t])) for t in q_terms}
+    if question.focus and stem(question.focus) in weights:
+        weights[stem(question.focus)] *= 2.0  # "which principle…": a sentence naming a principle is the one
+    return weights
 
 
 def release_coverage(question: QuestionProfile, title: str, text: str) -> float:
@@ -195,31 +257,48 @@ def score_sentences(
     question: QuestionProfile,
     candidates: list[SentenceCandidate],
     question_embedding: np.ndarray,
-    sentence_embeddings: np.ndarray,
+    encode,
     coverage: dict[str, float],
+    dense_limit: int = 48,
 ) -> list[Evidence]:
-    """Every candidate sentence scored against the question, best first."""
+    """Candidate sentences scored against the question, best first.
+
+    All are scored lexically; only the best `dense_limit` are embedded (`encode(texts) -> vectors`), since a
+    long transcript among the releases would otherwise cost seconds per question.
+    """
     if not candidates:
         return []
     weights = term_weights(question, candidates)
     total = sum(weights.values()) or 1.0
-    dense = sentence_embeddings @ question_embedding
-    scored = []
-    for cand, dense_score in zip(candidates, dense):
+    pre = []
+    q_stems = {stem(t) for t in tokens(question.text)}
+    for cand in candidates:
         terms = _sentence_terms(cand.text)
-        lexical = sum(w for t, w in weights.items() if t in terms) / total
         title_terms = _sentence_terms(cand.title)
+        # Terms the title already carries place the release; the sentence is found by the other terms.
+        lexical = sum(w * (0.4 if t in title_terms else 1.0) for t, w in weights.items() if t in terms) / total
         title_lex = sum(w for t, w in weights.items() if t in title_terms) / total
         typed = typed_spans(cand.text, question.answer_type, question) if question.answer_type != AnswerType.OTHER else []
         type_ok = question.answer_type == AnswerType.OTHER or bool(typed)
+        new_terms = terms - q_stems
+        novelty = len(new_terms) / len(terms) if terms else 0.0
+        pre.append((lexical + 0.3 * title_lex + (0.2 if type_ok else 0.0), cand, lexical, title_lex, typed, type_ok, novelty))
+    pre.sort(key=lambda item: item[0], reverse=True)
+    pre = pre[:dense_limit]
+    dense = encode([item[1].text for item in pre]) @ question_embedding
+    scored = []
+    for (_, cand, lexical, title_lex, typed, type_ok, novelty), dense_score in zip(pre, dense):
         rank_prior = 1.0 / (1 + cand.release_rank)
         score = (
-            0.45 * float(dense_score)
-            + 0.35 * lexical
+            0.30 * float(dense_score)
+            + 0.60 * lexical
             + 0.10 * title_lex
             + 0.10 * rank_prior
             + 0.25 * coverage.get(cand.release_id, 1.0)
+            + 0.10 * novelty  # a sentence that only restates the question answers nothing
         ) * (1.0 if type_ok else 0.6)
+        if title_lex == 0 and not (lexical >= STRONG_LEXICAL and dense_score >= STRONG_DENSE):
+            score *= OFF_TOPIC_RELEASE  # names in passing in a release about something else (a briefing transcript)
         start, end = best_clause(cand.text, question, weights)
         scored.append(
             Evidence(
@@ -230,7 +309,8 @@ def score_sentences(
                 score=score,
                 dense=float(dense_score),
                 lexical=lexical,
-                typed_answers=typed,
+                title_lexical=title_lex,
+                typed_answers=typed_spans(cand.text[start:end], question.answer_type, question) if typed else typed,
             )
         )
     scored.sort(key=lambda e: e.score, reverse=True)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
+
+import snowballstemmer
 
 WORD_RE = re.compile(r"[A-Za-z][A-Za-z'’\-\.]*[A-Za-z]|[A-Za-z]|\$?\d[\d,\.]*\d|\$?\d")
 
@@ -23,6 +26,9 @@ QUESTION_FRAME = frozenset(
     tell told name named give gave""".split()
 )
 
+_DATE_WORD = re.compile(
+    r"(?:january|february|march|april|may|june|july|august|september|october|november|december|(?:19|20)\d\d|\d{1,2}(?:st|nd|rd|th)?)"
+)
 PERSON_HINTS = ("who", "whom", "whose")
 
 
@@ -44,19 +50,26 @@ class QuestionProfile:
     terms: tuple[str, ...]  # lower-cased content words
     entities: tuple[str, ...]  # capitalized names and numbers as written
     counted: tuple[str, ...] = field(default=())  # "how many Guatemalan migrants" → ("guatemalan", "migrants")
+    focus: str | None = None  # "which principle did…" → "principle": the answer names one
 
 
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A crude suffix stripper: enough to match vaccine/vaccines, donate/donating, forces/force."""
+    """Snowball (Porter 2) stem of a word, possessive dropped: propose/proposed, vaccine/vaccines match."""
     w = word.lower().strip(".'’")
     for possessive in ("'s", "’s"):
         w = w.removesuffix(possessive)
-    for suffix in ("ies", "ied"):
-        if w.endswith(suffix) and len(w) > 4:
-            return w[: -len(suffix)] + "y"
-    for suffix in ("ing", "ed", "es", "s"):
-        if w.endswith(suffix) and len(w) - len(suffix) >= 4:
-            return w[: -len(suffix)]
+    return _STEMMER.stemWord(w)
+
+
+def plain(word: str) -> str:
+    """A word without surrounding punctuation or possessive, lower-cased."""
+    w = word.lower().strip(".,;:'’\"“”()")
+    for possessive in ("'s", "’s"):
+        w = w.removesuffix(possessive)
     return w
 
 
@@ -69,7 +82,7 @@ def content_terms(text: str) -> list[str]:
 
 
 _CAP_SEQ = re.compile(
-    r"(?:[A-Z][\w’'\-\.]*|\d[\d,\.]*)(?:\s+(?:of|the|de|al|bin|for|on)?\s*(?:[A-Z][\w’'\-\.]*|\d[\d,\.]*))*"
+    r"(?:[A-Z][\w’'\-\.]*|\d[\d,\.]*)(?:\s+(?:of|the|de|al|bin)?\s*(?:[A-Z][\w’'\-\.]*|\d[\d,\.]*))*"
 )
 
 
@@ -124,12 +137,33 @@ def counted_noun(question: str) -> tuple[str, ...]:
     return tuple(words[-2:])
 
 
+def asks_for_several(question: str) -> bool:
+    """'Which companies…', 'what countries…': the answer is a list, never one clause of it."""
+    match = re.search(r"\b(?:which|what)\s+(?:\w+\s+)?(\w+)", question, re.I)
+    return bool(match and match.group(1).lower().endswith("s") and not match.group(1).lower().endswith("ss"))
+
+
+_FOCUS = re.compile(
+    r"\b(?:which|what)\s+(?:[\w.’'-]+\s+){0,3}?([a-z][\w-]*?)(?:['’]s?)?\s+(?:did|do|does|was|were|is|are|has|had|have|will|would|could|can)\b",
+    re.I,
+)
+
+
+def focus_noun(question: str) -> str | None:
+    match = _FOCUS.search(question)
+    if not match or match.group(1).lower() in STOPWORDS:
+        return None
+    return match.group(1).lower()
+
+
 def profile(question: str) -> QuestionProfile:
-    terms = tuple(t for t in content_terms(question) if t not in QUESTION_FRAME)
+    # Dates are matched by the published-date window, not as words ("August" is in every August briefing's title).
+    terms = tuple(t for t in content_terms(question) if t not in QUESTION_FRAME and not _DATE_WORD.fullmatch(t))
     return QuestionProfile(
         text=question,
         answer_type=answer_type(question),
         terms=terms,
         entities=tuple(entities(question)),
         counted=counted_noun(question),
+        focus=focus_noun(question),
     )

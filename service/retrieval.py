@@ -83,11 +83,11 @@ class HybridRetriever(BaseRetriever):
         return [_with_score(by_id[cid], fused[cid]) for cid in ranked[:k]]
 
     def rank_releases(self, query: str, filters: Filters | None = None, k: int | None = None) -> list[RankedRelease]:
-        """Releases in order of their best chunk; a release's later chunks add a little (it talks about it more)."""
+        """Releases in order of their best chunk (a long transcript's many weak chunks must not outrank a short release)."""
         releases: dict[str, RankedRelease] = {}
         for hit in self.search(query, filters, k=k or max(self.k, 20)):
             entry = releases.setdefault(hit.release_id, RankedRelease(hit.release_id, 0.0))
-            entry.score += hit.score if not entry.hits else 0.25 * hit.score
+            entry.score = max(entry.score, hit.score)
             entry.hits.append(hit)
         return sorted(releases.values(), key=lambda r: r.score, reverse=True)
 

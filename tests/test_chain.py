@@ -1,0 +1,85 @@
+"""The evidence-first chain over the bundled corpus, with the real MiniLM, Chroma and SmolLM2."""
+
+import pytest
+
+from service.condense import condense
+from service.records import Message
+
+TURKMENISTAN = "Who represented Turkmenistan at the Sixth China-Central Asia Foreign Ministers' Meeting?"
+
+
+def _check_citations(runtime, answer):
+    assert answer.citations, answer
+    for citation in answer.citations:
+        text = runtime.store.release_text(citation.release_id)
+        assert text[citation.start : citation.end] == citation.quote
+        assert f"[{citation.n}]" in answer.answer
+
+
+def test_turkmenistan_is_answered_from_the_seed_sentence(bundled_runtime):
+    answer = bundled_runtime.chain.ask(TURKMENISTAN)
+    assert not answer.abstained
+    assert "Parahat Durdyev" in answer.answer
+    _check_citations(bundled_runtime, answer)
+    first = answer.citations[0]
+    assert first.origin.endswith("seed/china-central-asia-foreign-ministers-meeting.txt")
+    assert "Parahat Durdyev, Turkmenistan's Ambassador to China attended the meeting." in first.quote
+    text = bundled_runtime.store.release_text(first.release_id)
+    assert text.index("Murat Nurtleu") == first.start
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("What are the \"three evil forces\" that the parties at the Sixth China-Central Asia Foreign Ministers' Meeting pledged to jointly combat?", "terrorism, extremism and separatism"),
+        ("In the readout of Biden's March 30, 2022 call with President Zelenskyy, how much direct budgetary aid did Biden say the United States intended to provide to the Ukrainian government?", "$500 million"),
+        ("What gift did Justin Trudeau send President Biden to congratulate him on the Tampa Bay Lightning's Stanley Cup win over the Montreal Canadiens?", "Montreal smoked meats"),
+        ("Whose appointment as the new UN Special Envoy for Yemen did the United States welcome in August 2021?", "Hans Grundberg"),
+    ],
+)
+def test_dev_questions(bundled_runtime, question, expected):
+    answer = bundled_runtime.chain.ask(question)
+    assert not answer.abstained, answer.answer
+    assert expected.lower() in answer.answer.lower()
+    _check_citations(bundled_runtime, answer)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did Biden and Putin discuss in their phone call in August 2021?",
+        "How many aircraft are covered by the $20 billion Boeing-Qatar Airways Group deal that Biden and the Amir of Qatar welcomed in January 2022?",
+        "Who won the 2018 FIFA World Cup final in Moscow?",
+    ],
+)
+def test_unanswerable_questions_abstain(bundled_runtime, question):
+    answer = bundled_runtime.chain.ask(question)
+    assert answer.abstained, answer.answer
+    assert not answer.citations
+    assert "do not say" in answer.answer
+    assert answer.related, "an abstention lists the closest releases"
+
+
+def test_follow_up_is_rewritten_and_answered(bundled_runtime):
+    history = [
+        Message(role="user", content=TURKMENISTAN),
+        Message(role="assistant", content="Parahat Durdyev, Turkmenistan's Ambassador to China [1]."),
+    ]
+    answer = bundled_runtime.chain.ask("And Kyrgyzstan?", history)
+    assert answer.standalone_question == TURKMENISTAN.replace("Turkmenistan", "Kyrgyzstan")
+    assert "Jeenbek Kulubaev" in answer.answer
+
+
+def test_condense_without_a_model_keeps_context_for_retrieval():
+    history = [Message(role="user", content="What did Biden tell the Amir of Qatar on January 31, 2022?"), Message(role="assistant", content="...")]
+    condensed = condense("And how much was the Boeing deal?", history)
+    assert condensed.standalone == "And how much was the Boeing deal?"
+    assert "Amir of Qatar" in condensed.retrieval_query
+    assert condense("Who is he?", []).retrieval_query == "Who is he?"
+
+
+def test_streaming_yields_the_answer_in_pieces(bundled_runtime):
+    events = list(bundled_runtime.chain.stream(TURKMENISTAN))
+    pieces, final = events[:-1], events[-1]
+    assert len(pieces) > 1 and all(isinstance(p, str) for p in pieces)
+    assert "".join(pieces) == final.answer
