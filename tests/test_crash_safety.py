@@ -155,7 +155,7 @@ def test_sigkilled_ingest_leaves_each_release_whole_or_absent(tmp_path, embedder
             shutil.copy(sorted(WHITEHOUSE.rglob("*.md"))[29 + attempts], folder / f"extra-{attempts}.md")
         if attempts % 2:
             # A random time, spread over the whole run: start-up, loading, embedding, writing.
-            delay = rng.uniform(0.15, 1.05) * full_s
+            delay = rng.uniform(0.15, 0.9) * full_s
             what, env, argv = f"{delay:.1f}s", run_env(), cmd
         else:
             target = rng.randint(1, 8)
