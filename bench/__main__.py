@@ -110,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="Smoke run: 150 releases, 10000 chunks, 5 answers, one cold start.")
     parser.add_argument("--work", type=Path, help="Keep the indexes here (default: a temporary folder).")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "artifacts" / "bench.json")
+    parser.add_argument("--resume", action="store_true",
+                        help="Keep the phases already in --out (saved after each phase) and run the rest; needs --work.")
     args = parser.parse_args(argv)
     if args.quick:
         args.limit = args.limit or 150
@@ -117,6 +119,17 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     result: dict = {"machine": machine(), "args": {k: str(v) for k, v in vars(args).items()}, "targets": TARGETS}
+    if args.resume:
+        if not args.work or not args.out.exists():
+            parser.error("--resume needs --work and an earlier --out")
+        done = json.loads(args.out.read_text())
+        result.update({k: v for k, v in done.items() if k in ("load", "ingest", "ingest_whitehouse_all", "latency", "cold_start")})
+        result["resumed_from"] = done.get("machine", {}).get("date")
+
+    def save() -> None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+
     gold = gold_questions()
     queries = retrieval_queries(gold)
     all_queries = retrieval_queries(gold, answerable_only=False)
@@ -130,9 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         releases = select(loaded, gold, args.limit)
         result["load"] = {"releases_loaded": len(loaded), "releases_used": len(releases), "problems": problems,
                           "load_s": round(time.perf_counter() - t0, 2)}
-        result["ingest"] = compare_ingest("bundled", releases, queries, work)
+        if "ingest" not in result:
+            result["ingest"] = compare_ingest("bundled", releases, queries, work)
+            save()
 
-        if args.whitehouse_all:
+        if args.whitehouse_all and "ingest_whitehouse_all" not in result:
             log(f"loading {args.whitehouse_all}")
             wh, wh_problems = load_releases([args.whitehouse_all])
             wh_used = select(wh, gold, args.limit)
@@ -141,9 +156,12 @@ def main(argv: list[str] | None = None) -> int:
                 "path": str(args.whitehouse_all), "releases_loaded": len(wh), "problems": len(wh_problems),
                 **compare_ingest("whitehouse", wh_used, wh_queries, work),
             }
+            save()
 
         data = work / "bundled-pressqa"
-        result["latency"] = measure_latency(data, releases, queries, all_queries, args)
+        if "latency" not in result:
+            result["latency"] = measure_latency(data, releases, queries, all_queries, args)
+            save()
         log("cold start of `pressqa serve` (twice: the second with the OS file cache warm)")
         from bench.coldstart import cold_start
 
@@ -152,8 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     result["bench_s"] = round(time.perf_counter() - started, 1)
     result["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    save()
     markdown = report.markdown(result)
     args.out.with_suffix(".md").write_text(markdown)
     print(markdown)
