@@ -128,6 +128,7 @@ class Indexer:
         try:
             group = _Group()
             pending: set[str] = set()
+            seen: dict[str, str] = {}
             files_done = 0
             for path, releases, problem in loaded:
                 files_done += 1
@@ -138,6 +139,7 @@ class Indexer:
                     else:
                         summary.errors.append({"path": path, "error": reason})
                     continue
+                releases = self._first_of_each_id(releases, seen, summary)
                 fresh = self._changed(releases, summary, pending)
                 state.releases_loaded += len(releases)
                 for release in fresh:
@@ -161,6 +163,21 @@ class Indexer:
             groups.put(_DONE)
         except BaseException as e:  # hand the failure to the writing thread
             groups.put(e)
+
+    @staticmethod
+    def _first_of_each_id(releases: list[Release], seen: dict[str, str], summary: IngestSummary) -> list[Release]:
+        """Two releases with one id (one URL published twice) in a run: the first wins, the other is reported.
+
+        Without this both would be written in turn, and every re-run would "update" the id back and forth.
+        """
+        kept = []
+        for release in releases:
+            first = seen.setdefault(release.id, release.origin)
+            if first == release.origin:
+                kept.append(release)
+            else:
+                summary.skipped.append({"path": release.origin, "reason": f"same id ({release.id}) as {first}"})
+        return kept
 
     def _changed(self, releases: list[Release], summary: IngestSummary, pending: set[str]) -> list[Release]:
         """Drop releases whose stored content_hash is the same; count them as unchanged."""

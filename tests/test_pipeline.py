@@ -74,3 +74,18 @@ def test_cli_json_is_one_object_and_exit_code(tmp_path, folder):
     rm = subprocess.run([sys.executable, "-m", "pressqa.cli", "delete", rows[0]["id"], "no-such-id",
                          "--data", str(tmp_path / "d")], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
     assert rm.returncode != 0 and "unknown release id: no-such-id" in rm.stderr
+
+
+def test_two_releases_with_one_url_do_not_flip_flop(store, embedder, tmp_path):
+    """The same URL in two files: the first is kept, the second reported; a re-run changes nothing."""
+    tmp_path = tmp_path / "releases"
+    tmp_path.mkdir()
+    for name, body in [("a.md", "The first version of the release says one thing."), ("b.md", "A second copy says another thing.")]:
+        (tmp_path / name).write_text(f"---\ntitle: Same page\ndate: '2021-06-01'\nsource_url: https://example.org/same\n---\n\n{body}\n")
+    indexer = Indexer(store, embedder)
+    first = indexer.ingest([tmp_path])
+    assert (first.added, first.updated) == (1, 0)
+    assert [s["path"].endswith("b.md") for s in first.skipped] == [True]
+    again = indexer.ingest([tmp_path])
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 1)
+    assert "first version" in store.release_text("https://example.org/same")
