@@ -30,8 +30,9 @@ def split_front_matter(text: str) -> tuple[dict, str]:
         mark = e.problem_mark
         where = f" at line {mark.line + 2}" if mark else ""
         raise BrokenFile(f"invalid YAML front matter{where}: {clean_inline(str(e.problem or e))}") from None
-    except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError) as e:
-        # PyYAML raises plain ValueError for impossible timestamps such as 2024-13-45.
+    except (yaml.YAMLError, ValueError, TypeError, AttributeError, OverflowError, RecursionError) as e:
+        # PyYAML raises plain ValueError for impossible timestamps such as 2024-13-45, and AttributeError
+        # from its timestamp constructor for some values its resolver took for timestamps.
         raise BrokenFile(f"invalid YAML front matter: {clean_inline(str(e))}") from None
     if meta is None:
         meta = {}
