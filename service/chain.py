@@ -20,13 +20,14 @@ from service.verify import verify
 # Releases whose sentences are read for evidence; their full text, not only the retrieved chunks,
 # since the answering sentence is often a neighbour of the best-matching one.
 EVIDENCE_RELEASES = 5
-_MONTH = re.compile(r"(January|February|March|April|May|June|July|August|September|October|November|December)$")
-_TRANSCRIPT_QUESTION = re.compile(r"\s*(?:QUESTION|Q)\s*[:.]")
 # Abstention: below these, the best sentence does not answer the question.
 MIN_SCORE = 0.42
 MIN_COVERAGE = 0.6
 MIN_DENSE = 0.25
 SECOND_EVIDENCE_RATIO = 0.8
+
+_MONTH = re.compile(r"(January|February|March|April|May|June|July|August|September|October|November|December)$")
+_TRANSCRIPT_QUESTION = re.compile(r"\s*(?:QUESTION|Q)\s*[:.]")
 
 
 @dataclass
@@ -57,7 +58,9 @@ class AnswerChain:
             lexical_candidates=settings.lexical_candidates,
             k=settings.retrieve_k,
         )
+        # Release texts split into sentences, valid for one store revision (an update changes the offsets).
         self._texts: dict[str, tuple[str, list[tuple[int, int]]]] = {}
+        self._texts_revision: str | None = None
 
     # ---- public API -------------------------------------------------------------------------------------------
 
@@ -106,6 +109,9 @@ class AnswerChain:
     def prepare(self, question: str, history: list[Message] | None, filters: Filters) -> Draft:
         """Everything up to the choice of evidence; no generation."""
         timings: dict[str, float] = {}
+        revision = self.runtime.store.revision()
+        if revision != self._texts_revision:
+            self._texts, self._texts_revision = {}, revision
         t0 = time.perf_counter()
         condensed = condense(question, history, embed=self.runtime.embedder.encode, rewrite=self._rewrite if history else None)
         timings["condense_s"] = round(time.perf_counter() - t0, 3)
@@ -140,7 +146,7 @@ class AnswerChain:
             text = self.runtime.store.release_text(release_id) or ""
             cached = (text, split_sentences(text))
             if len(self._texts) > 2000:
-                self._texts.clear()
+                self._texts = {}
             self._texts[release_id] = cached
         return cached
 

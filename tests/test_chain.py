@@ -83,3 +83,24 @@ def test_streaming_yields_the_answer_in_pieces(bundled_runtime):
     pieces, final = events[:-1], events[-1]
     assert len(pieces) > 1 and all(isinstance(p, str) for p in pieces)
     assert "".join(pieces) == final.answer
+
+
+def test_citations_follow_an_updated_release(tmp_path):
+    """After a release changes, its quote and offsets come from the new text, not a cached old one."""
+    from pressqa.settings import Settings
+    from service.runtime import Runtime
+
+    release = tmp_path / "corpus" / "envoy.md"
+    release.parent.mkdir()
+    front = "---\ntitle: The United States Welcomes a New Envoy to Ruritania\ndate: '2021-08-06'\nsource_url: https://example.org/envoy\n---\n\n"
+    release.write_text(front + "The United States welcomes the appointment of Hans Grundberg as the new Special Envoy to Ruritania.\n")
+    runtime = Runtime(Settings(data=tmp_path / "data", llm_backend="none"))
+    runtime.indexer.ingest([release.parent])
+    question = "Whose appointment as the new Special Envoy to Ruritania did the United States welcome?"
+    assert "Hans Grundberg" in runtime.chain.ask(question).answer
+
+    release.write_text(front + "Ruritania has many rivers.\n\nThe United States welcomes the appointment of Ada Lovelace as the new Special Envoy to Ruritania.\n")
+    assert runtime.indexer.ingest([release.parent]).updated == 1
+    answer = runtime.chain.ask(question)
+    assert "Ada Lovelace" in answer.answer
+    _check_citations(runtime, answer)
