@@ -30,7 +30,6 @@ def store(tmp_path):
 def chroma_server(tmp_path_factory):
     """A real `chroma run` on a free local port for the server-mode tests; yields its URL, stopped at the end."""
     import shutil
-    import socket
     import subprocess
     import sys
     import time
@@ -38,12 +37,12 @@ def chroma_server(tmp_path_factory):
 
     import httpx
 
+    from support import free_port, stop_process
+
     exe = Path(sys.executable).with_name("chroma")
     chroma = str(exe) if exe.exists() else shutil.which("chroma")
     assert chroma, "the `chroma` CLI (installed with the chromadb package) is missing"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     root = tmp_path_factory.mktemp("chroma-server")
     log = (root / "server.log").open("wb")
     proc = subprocess.Popen(
@@ -67,12 +66,7 @@ def chroma_server(tmp_path_factory):
             time.sleep(0.2)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         log.close()
 
 

@@ -18,6 +18,7 @@ from hypothesis.errors import Unsatisfiable
 from hypothesis import strategies as st
 
 from pressqa.settings import REPO_ROOT, Settings
+from support import report_line
 
 SEED = REPO_ROOT / "corpus/seed/china-central-asia-foreign-ministers-meeting.txt"
 SEED_URL_PART = "china-central-asia"
@@ -204,8 +205,4 @@ def test_no_secret_in_logs(app, caplog):
 @pytest.fixture(scope="module", autouse=True)
 def report_counts(request):
     yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if reporter and capture:
-        with capture.global_and_fixture_disabled():
-            reporter.write_line(f"\nAPI fuzz: {CASES['count']} cases tried (schemathesis + upload names), statuses {dict(sorted(CASES['by_status'].items()))}")
+    report_line(request, f"\nAPI fuzz: {CASES['count']} cases tried (schemathesis + upload names), statuses {dict(sorted(CASES['by_status'].items()))}")

@@ -1,7 +1,6 @@
 """The official openai SDK and LangChain's ChatOpenAI against the real app served by uvicorn on 127.0.0.1."""
 
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ import uvicorn
 
 from pressqa.settings import REPO_ROOT, Settings
 from service.api import create_app
+from support import free_port
 
 SEED = REPO_ROOT / "corpus/seed/china-central-asia-foreign-ministers-meeting.txt"
 WHITEHOUSE = REPO_ROOT / "corpus/whitehouse/statements-releases/2024-10"
@@ -27,12 +27,6 @@ def tiny_corpus(root: Path) -> Path:
     for path in sorted(WHITEHOUSE.glob("*.md"))[:2]:
         shutil.copy(path, root / "whitehouse")
     return root
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.loaders import BrokenFile, UnsupportedFile, load_bytes
+from support import report_line
 
 CASES = {"count": 0}
 FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -130,8 +131,4 @@ def test_enormous_lines_load_or_fail_in_bounded_time(suffix, size, char, where):
 @pytest.fixture(scope="module", autouse=True)
 def report_counts(request):
     yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if reporter and capture:
-        with capture.global_and_fixture_disabled():
-            reporter.write_line(f"\nloader fuzz: {CASES['count']} inputs tried, only UnsupportedFile/BrokenFile raised")
+    report_line(request, f"\nloader fuzz: {CASES['count']} inputs tried, only UnsupportedFile/BrokenFile raised")

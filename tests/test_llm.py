@@ -21,17 +21,12 @@ from service.llm import (
     load_local_model,
     make_llm,
 )
+from support import free_port, stop_process
 
 QUESTION = [
     SystemMessage("Answer in one short sentence."),
     HumanMessage("What is the capital of France?"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -140,12 +135,7 @@ def served_model(model_dir, tmp_path_factory):
         print(f"\ntransformers serve up in {time.perf_counter() - started:.1f} s")
         yield f"http://127.0.0.1:{port}/v1", str(model_dir)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 @pytest.fixture

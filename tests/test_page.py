@@ -1,7 +1,6 @@
 """The chat page in a real headless Chromium (Debian's /usr/bin/chromium driven by playwright) against the real app."""
 
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ import uvicorn
 from pressqa.settings import REPO_ROOT, Settings
 from service.api import create_app
 from service.runtime import Runtime
+from support import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed: apt-get install -y chromium")
@@ -28,12 +28,6 @@ The Quillmark Council warned about markup in press releases today. It quoted <sc
 
 It also quoted <img src=x onerror="window.__xss=1"> as an example of a hostile image tag.
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(app, port: int) -> uvicorn.Server:

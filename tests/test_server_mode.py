@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from ingest.store import make_store
 from pressqa.settings import REPO_ROOT, Settings
 from service.retrieval import HybridRetriever
 from service.runtime import Runtime
+from support import free_port, stop_process
 
 CORPUS = REPO_ROOT / "corpus"
 SEED = CORPUS / "seed/china-central-asia-foreign-ministers-meeting.txt"
@@ -146,12 +146,6 @@ def test_two_runtimes_share_the_server(chroma_server, tmp_path):
     assert all(h.release_id != new_id for h in b.chain.retriever.search("New START extension Putin", k=20))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def two_services(chroma_server, tmp_path):
     """Two `pressqa serve` processes (no LLM: answers quote the evidence) on one Chroma server."""
@@ -170,7 +164,7 @@ def two_services(chroma_server, tmp_path):
     }
     procs, urls = [], []
     for name in ("a", "b"):
-        port = _free_port()
+        port = free_port()
         log = (tmp_path / f"{name}.log").open("wb")
         procs.append(subprocess.Popen(
             [*cmd, "serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(tmp_path / name)],
@@ -193,11 +187,7 @@ def two_services(chroma_server, tmp_path):
         for proc in procs:
             proc.terminate()
         for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc, timeout=20)
 
 
 def test_two_serve_processes_share_one_store(two_services):
