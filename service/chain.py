@@ -118,12 +118,15 @@ class AnswerChain:
 
         standalone = condensed.standalone
         prof = profile(standalone)
-        window = find_date_range(standalone, newest=self.runtime.store.newest_published())
+        window = find_date_range(standalone, newest=self.runtime.store.newest_published)
         if window:
             filters = filters.narrowed(window.since, window.until)
 
         t0 = time.perf_counter()
-        ranked = self.retriever.rank_releases(condensed.retrieval_query, filters)
+        # One embedding of the standalone question serves retrieval (when it searches with it) and evidence.
+        question_vector = self.runtime.embedder.encode_query(standalone)
+        retrieval_vector = question_vector if condensed.retrieval_query == standalone else None
+        ranked = self.retriever.rank_releases(condensed.retrieval_query, filters, query_embedding=retrieval_vector)
         timings["retrieve_s"] = round(time.perf_counter() - t0, 3)
         draft = Draft(question, standalone, prof, filters, ranked, [], None, timings)
         if not ranked:
@@ -135,7 +138,7 @@ class AnswerChain:
         t0 = time.perf_counter()
         # Follow-ups ("that meeting") score against the context of the earlier question too.
         scoring_profile = prof if not (history and not condensed.rewritten) else _with_context(prof, condensed.retrieval_query)
-        draft.evidence = self._select(scoring_profile, standalone, ranked[:EVIDENCE_RELEASES])
+        draft.evidence = self._select(scoring_profile, question_vector, ranked[:EVIDENCE_RELEASES])
         timings["evidence_s"] = round(time.perf_counter() - t0, 3)
         draft.abstain_reason = self._abstain_reason(prof, draft.evidence)
         return draft
@@ -150,7 +153,7 @@ class AnswerChain:
             self._texts[release_id] = cached
         return cached
 
-    def _select(self, prof: QuestionProfile, query: str, releases: list[RankedRelease]) -> list[Evidence]:
+    def _select(self, prof: QuestionProfile, question_vector, releases: list[RankedRelease]) -> list[Evidence]:
         candidates: list[SentenceCandidate] = []
         coverage: dict[str, float] = {}
         top = releases[0].score if releases else 1.0
@@ -178,8 +181,7 @@ class AnswerChain:
                 )
         if not candidates:
             return []
-        embedder = self.runtime.embedder
-        return score_sentences(prof, candidates, embedder.encode_query(query), embedder.encode, coverage)
+        return score_sentences(prof, candidates, question_vector, self.runtime.embedder.encode, coverage)
 
     def _abstain_reason(self, prof: QuestionProfile, evidence: list[Evidence]) -> str | None:
         if not evidence:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -55,10 +56,11 @@ def _safe_date(year: int, month: int, day: int) -> date | None:
         return None
 
 
-def find_date_range(question: str, newest: date | None = None) -> DateRange | None:
+def find_date_range(question: str, newest: date | Callable[[], date | None] | None = None) -> DateRange | None:
     """The published-date window a question restricts itself to, or None when it names no date.
 
-    `newest` anchors relative phrases ("last week's readout") to the newest indexed release, not to today.
+    `newest` anchors relative phrases ("last week's readout") to the newest indexed release, not to today;
+    a callable is called only for such a phrase (finding the newest release reads every release's metadata).
     """
     for match in _FULL_DATE.finditer(question):
         d = _safe_date(int(match.group(3)), MONTHS[match.group(1).lower()], int(match.group(2)))
@@ -76,6 +78,8 @@ def find_date_range(question: str, newest: date | None = None) -> DateRange | No
         since, until = _month_range(int(match.group(3)), MONTHS[match.group(2).lower()], match.group(1))
         return DateRange(since, until, match.group(0)).widened()
     match = _RELATIVE.search(question)
+    if match and callable(newest):
+        newest = newest()
     if match and newest is not None:
         unit = (match.group(2) or match.group(4) or "").lower()
         if unit in ("today", "yesterday"):

@@ -61,11 +61,14 @@ class HybridRetriever(BaseRetriever):
     k: int = 8
     filters: Filters = Filters()
 
-    def search(self, query: str, filters: Filters | None = None, k: int | None = None) -> list[ChunkHit]:
-        """The k best chunks for the query, fused from both rankings."""
+    def search(
+        self, query: str, filters: Filters | None = None, k: int | None = None, query_embedding=None
+    ) -> list[ChunkHit]:
+        """The k best chunks for the query, fused from both rankings (pass the query's embedding if you have it)."""
         filters = filters or self.filters
         k = k or self.k
-        query_embedding = self.embedder.encode_query(query)
+        if query_embedding is None:
+            query_embedding = self.embedder.encode_query(query)
         dense_hits = self.store.dense_search(
             query_embedding, self.dense_candidates, since=filters.since, until=filters.until, source=filters.source
         )
@@ -82,10 +85,12 @@ class HybridRetriever(BaseRetriever):
         ranked = [cid for cid in sorted(fused, key=fused.get, reverse=True) if cid in by_id and by_id[cid].release_id in committed]
         return [_with_score(by_id[cid], fused[cid]) for cid in ranked[:k]]
 
-    def rank_releases(self, query: str, filters: Filters | None = None, k: int | None = None) -> list[RankedRelease]:
+    def rank_releases(
+        self, query: str, filters: Filters | None = None, k: int | None = None, query_embedding=None
+    ) -> list[RankedRelease]:
         """Releases in order of their best chunk (a long transcript's many weak chunks must not outrank a short release)."""
         releases: dict[str, RankedRelease] = {}
-        for hit in self.search(query, filters, k=k or max(self.k, 20)):
+        for hit in self.search(query, filters, k=k or max(self.k, 20), query_embedding=query_embedding):
             entry = releases.setdefault(hit.release_id, RankedRelease(hit.release_id, 0.0))
             entry.score = max(entry.score, hit.score)
             entry.hits.append(hit)

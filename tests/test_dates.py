@@ -38,3 +38,17 @@ def test_parse_date():
     assert parse_date("June 5, 2021") == date(2021, 6, 5)
     with pytest.raises(ValueError):
         parse_date("not a date at all qq")
+
+
+def test_newest_release_is_looked_up_only_for_relative_dates():
+    calls = []
+
+    def newest():
+        calls.append(1)
+        return date(2022, 8, 3)
+
+    assert find_date_range("Who spoke in June 2021?", newest=newest).since == date(2021, 6, 1)
+    assert find_date_range("Who represented Turkmenistan?", newest=newest) is None
+    assert calls == []
+    window = find_date_range("What did last week's readout say?", newest=newest)
+    assert (window.since, window.until, len(calls)) == (date(2022, 7, 27), date(2022, 8, 3), 1)
