@@ -1,7 +1,18 @@
-"""Helpers the tests share for the real servers they start on 127.0.0.1."""
+"""What the tests share: the real servers they start on 127.0.0.1, and a made-up release to upload."""
 
 import socket
 import subprocess
+
+# A made-up release the API tests upload and then ask about (no bundled release mentions it).
+UPLOAD_URL = "https://example.org/press/2025/03/zorblax-director"
+UPLOAD_TEXT = f"""Title: Zorblax Institute names a new director
+Date: 2025-03-03
+URL: {UPLOAD_URL}
+
+The Zorblax Institute appointed Mirela Quastenberg as its new director on Monday.
+
+Quastenberg previously led the institute's glacier research programme for nine years.
+"""
 
 
 def free_port() -> int:

@@ -10,20 +10,12 @@ from fastapi.testclient import TestClient
 from pressqa.settings import REPO_ROOT, Settings
 from service.api import create_app
 from service.runtime import Runtime
+from support import UPLOAD_TEXT, UPLOAD_URL
 
 SEED = REPO_ROOT / "corpus/seed/china-central-asia-foreign-ministers-meeting.txt"
 WHITEHOUSE = REPO_ROOT / "corpus/whitehouse/statements-releases/2024-10"
 TURKMENISTAN = "Who represented Turkmenistan at the Sixth China-Central Asia Foreign Ministers' Meeting?"
 
-UPLOAD_URL = "https://example.org/press/2025/03/zorblax-director"
-UPLOAD_TEXT = f"""Title: Zorblax Institute names a new director
-Date: 2025-03-03
-URL: {UPLOAD_URL}
-
-The Zorblax Institute appointed Mirela Quastenberg as its new director on Monday.
-
-Quastenberg previously led the institute's glacier research programme for nine years.
-"""
 
 
 def tiny_corpus(root: Path) -> Path:

@@ -19,7 +19,7 @@ from ingest.store import make_store
 from pressqa.settings import REPO_ROOT, Settings
 from service.retrieval import HybridRetriever
 from service.runtime import Runtime
-from support import free_port, stop_process
+from support import UPLOAD_TEXT, UPLOAD_URL, free_port, stop_process
 
 CORPUS = REPO_ROOT / "corpus"
 SEED = CORPUS / "seed/china-central-asia-foreign-ministers-meeting.txt"
@@ -31,15 +31,6 @@ WHITEHOUSE = [
 TURKMENISTAN = "Who represented Turkmenistan at the Sixth China-Central Asia Foreign Ministers' Meeting?"
 ZELENSKYY_URL = "https://bidenwhitehouse.archives.gov/briefing-room/statements-releases/2022/03/30/readout-of-president-bidens-call-with-president-zelenskyy-of-ukraine-8/"
 
-UPLOAD_URL = "https://example.org/press/2025/03/zorblax-director"
-UPLOAD_TEXT = f"""Title: Zorblax Institute names a new director
-Date: 2025-03-03
-URL: {UPLOAD_URL}
-
-The Zorblax Institute appointed Mirela Quastenberg as its new director on Monday.
-
-Quastenberg previously led the institute's glacier research programme for nine years.
-"""
 ZORBLAX = "Who did the Zorblax Institute appoint as its new director?"
 
 
