@@ -67,7 +67,7 @@ def pressqa_ingest(releases: list[Release], data: str, queries: list[Query], chr
         "chunks_per_s": round(summary.chunks / ingest_s, 1),
         "lexical_build_s": round(lexical_build_s, 2),
         "embedding_dtype": embedder.dtype,
-        "bf16_min_cosine_to_fp32": embedder.bf16_cosine,
+        "min_cosine_to_fp32": embedder.cosine_to_fp32,
         "recall_at_5": recall,
         "peak_rss_mb": peak_rss_mb(),
     }

@@ -40,7 +40,7 @@ def markdown(r: dict) -> str:
         lines += _ingest_rows("White House", r["ingest_whitehouse_all"], targets["ingest_ratio"])
     p = r["ingest"]["pressqa"]
     lines += [
-        f"| embeddings | {p['embedding_dtype']} (min cosine to fp32 {p['bf16_min_cosine_to_fp32']}) | fp32 | |",
+        f"| embeddings | {p['embedding_dtype']} (min cosine to fp32 {p.get('min_cosine_to_fp32', p.get('bf16_min_cosine_to_fp32'))}) | fp32 | |",
         "",
         "| query latency | chunks | p50 | p95 | max | target |",
         "|---|---|---|---|---|---|",

@@ -1,9 +1,15 @@
 import numpy as np
 import pytest
 
-from ingest.embeddings import MIN_BF16_COSINE, Embedder, cpu_has_bf16
-from test_chunking import corpus_texts
 from ingest.chunking import split_sentences
+from ingest.embeddings import MIN_BF16_COSINE, MIN_INT8_COSINE, Embedder, cpu_has_bf16, cpu_has_vnni
+from test_chunking import corpus_texts
+
+
+@pytest.fixture(scope="module")
+def corpus_sentences():
+    # Distinct sentences: the nearest-neighbour check below needs every text once.
+    return list(dict.fromkeys(t[s:e] for t in corpus_texts(6) for s, e in split_sentences(t)))[:80]
 
 
 def test_normalized_float32(embedder):
@@ -14,16 +20,46 @@ def test_normalized_float32(embedder):
     assert float(q @ v[0]) > 0.99
 
 
-def test_bf16_only_when_faithful(embedder):
-    if not cpu_has_bf16():
+def test_auto_picks_the_fastest_faithful_dtype(embedder):
+    if cpu_has_vnni():
+        assert embedder.dtype == "int8"
+    elif cpu_has_bf16():
+        assert embedder.dtype == "bf16"
+    else:
         assert embedder.dtype == "fp32"
+
+
+def test_bf16_only_when_faithful(corpus_sentences):
+    if not cpu_has_bf16():
         pytest.skip("CPU has no native bf16")
-    sentences = [t[s:e] for t in corpus_texts(6) for s, e in split_sentences(t)][:80]
-    ref = embedder._encode(sentences, "fp32")
-    got = embedder._encode(sentences, "bf16")
+    embedder = Embedder(dtype="bf16")
+    cos = np.sum(embedder._encode(corpus_sentences, "fp32") * embedder.encode(corpus_sentences), axis=1)
+    assert embedder.dtype == "bf16" and cos.min() >= MIN_BF16_COSINE
+
+
+def test_int8_onnx_stays_close_to_fp32(tmp_path, corpus_sentences):
+    """The exported int8 model is checked on real corpus sentences, and is exported once per weights."""
+    embedder = Embedder(dtype="int8", cache_dir=tmp_path)
+    assert embedder.dtype == "int8"
+    exported = list((tmp_path / "minilm-onnx").rglob("*.onnx"))
+    assert len(exported) == 1 and not list((tmp_path / "minilm-onnx").rglob(".tmp-*"))
+    ref = embedder._encode(corpus_sentences, "fp32")
+    got = embedder.encode(corpus_sentences)
+    assert got.dtype == np.float32 and np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
     cos = np.sum(ref * got, axis=1)
-    assert embedder.dtype == ("bf16" if cos.min() >= MIN_BF16_COSINE else "fp32")
-    assert cos.min() >= MIN_BF16_COSINE
+    assert cos.min() >= MIN_INT8_COSINE and cos.mean() >= 0.99
+    # Ranking holds: each sentence is still its own nearest neighbour among the fp32 embeddings.
+    assert (np.argmax(got @ ref.T, axis=1) == np.arange(len(corpus_sentences))).all()
+    # A query alone (the one-thread session) embeds like the same text in a batch.
+    assert float(embedder.encode_query(corpus_sentences[3]) @ got[3]) > 0.9999
+    mtime = exported[0].stat().st_mtime_ns
+    again = Embedder(dtype="int8", cache_dir=tmp_path)
+    assert exported[0].stat().st_mtime_ns == mtime and again.cosine_to_fp32 == embedder.cosine_to_fp32
+
+
+def test_fp32_is_always_available():
+    embedder = Embedder(dtype="fp32")
+    assert embedder.dtype == "fp32" and embedder.cosine_to_fp32 is None
 
 
 def test_missing_model_is_a_clear_error(tmp_path):
