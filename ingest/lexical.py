@@ -1,16 +1,27 @@
-"""BM25 over every stored chunk, rebuilt from the store whenever its revision changes."""
+"""BM25 over every committed chunk, kept in step with the store: after a write only the changed releases are re-read.
+
+Rebuilding from every stored chunk took 12 s at 50,000 chunks (reading and tokenizing all texts), in every process
+sharing the store, after every write. Here each process keeps the tokenized chunks of each release version and,
+when the store's revision changes, reads only the releases whose content hash it has not seen; the postings are
+then re-assembled from the kept arrays with numpy (well under a second at that size).
+"""
 
 from __future__ import annotations
 
 import re
 import threading
 import time
+from collections import Counter
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 
 # Words (with inner apostrophes/hyphens kept apart), and numbers with their $ / % so "$20" and "500" match.
 _TOKEN = re.compile(r"\$?\d+(?:[.,]\d+)*%?|[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
+# BM25 as Lucene scores it (the bm25s defaults this index replaced).
+K1 = 1.5
+B = 0.75
 
 
 def _stopwords() -> frozenset[str]:
@@ -33,8 +44,54 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class _Doc:
+    """One chunk as BM25 sees it: distinct term ids with their counts, and the filter fields."""
+
+    chunk_id: str
+    terms: np.ndarray  # int32, distinct
+    counts: np.ndarray  # float32, same length
+    length: int
+    ordinal: int  # published date ordinal, 0 when unknown
+    source: str | None
+
+
+class _Postings:
+    """Immutable term → (chunk rows, tf part of the score) lists over one list of docs; safe to search unlocked."""
+
+    def __init__(self, docs: list[_Doc], vocab_size: int) -> None:
+        n = len(docs)
+        self.ids = [d.chunk_id for d in docs]
+        self.ordinals = np.fromiter((d.ordinal for d in docs), dtype=np.int64, count=n)
+        self.sources = np.asarray([d.source for d in docs], dtype=object)
+        lengths = np.fromiter((d.length for d in docs), dtype=np.float32, count=n)
+        sizes = np.fromiter((d.terms.size for d in docs), dtype=np.int64, count=n)
+        terms = np.concatenate([d.terms for d in docs]) if n else np.zeros(0, dtype=np.int32)
+        counts = np.concatenate([d.counts for d in docs]) if n else np.zeros(0, dtype=np.float32)
+        rows = np.repeat(np.arange(n, dtype=np.int32), sizes)
+        order = np.argsort(terms, kind="stable")
+        self.rows = rows[order]
+        tf = counts[order]
+        avg = float(lengths.mean()) if n and lengths.mean() > 0 else 1.0
+        norm = K1 * (1.0 - B + B * lengths / avg)
+        self.tf_part = tf / (tf + norm[self.rows]) if n else tf
+        df = np.bincount(terms, minlength=vocab_size)
+        self.starts = np.concatenate([[0], np.cumsum(df)])
+        self.idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
+
+    def scores(self, term_ids: list[int]) -> np.ndarray:
+        """BM25 of every doc; a term asked twice counts twice, as in bm25s."""
+        out = np.zeros(len(self.ids), dtype=np.float32)
+        for t in term_ids:
+            if t + 1 >= self.starts.size:
+                continue  # a term first seen after this snapshot
+            lo, hi = self.starts[t], self.starts[t + 1]
+            out[self.rows[lo:hi]] += self.idf[t] * self.tf_part[lo:hi]
+        return out
+
+
 class LexicalIndex:
-    """Built lazily on first search; rebuilt only after the store's revision changed (checked ≤ once a second)."""
+    """Built lazily on first search; brought up to date when the store's revision changed (checked ≤ once a second)."""
 
     CHECK_EVERY_S = 1.0
 
@@ -43,40 +100,49 @@ class LexicalIndex:
         self._lock = threading.Lock()
         self._revision: str | None = None
         self._checked_at = 0.0
-        self._bm25 = None
-        self._ids: list[str] = []
-        self._ord = np.zeros(0, dtype=np.int64)  # published_ord, 0 when unknown
-        self._source: np.ndarray = np.zeros(0, dtype=object)
+        self._postings: _Postings | None = None
+        self._vocab: dict[str, int] = {}
+        # release id → (content hash, its chunks' docs), for the releases committed at the last sync.
+        self._releases: dict[str, tuple[str, list[_Doc]]] = {}
+        self.last_sync: dict[str, float] = {}
 
     def _fresh(self) -> None:
         now = time.monotonic()
-        if self._bm25 is not None and now - self._checked_at < self.CHECK_EVERY_S:
+        if self._postings is not None and now - self._checked_at < self.CHECK_EVERY_S:
             return
         rev = self.store.revision()
         self._checked_at = now
-        if self._bm25 is not None and rev == self._revision:
+        if self._postings is not None and rev == self._revision:
             return
-        self._build(rev)
+        self._sync(rev)
 
-    def _build(self, revision: str) -> None:
-        import bm25s
+    def _doc(self, hit) -> _Doc:
+        # The title helps a chunk match questions naming the release.
+        tokens = tokenize(f"{hit.title}\n{hit.text}")
+        counted = Counter(self._vocab.setdefault(t, len(self._vocab)) for t in tokens)
+        return _Doc(
+            chunk_id=hit.chunk_id,
+            terms=np.fromiter(counted.keys(), dtype=np.int32, count=len(counted)),
+            counts=np.fromiter(counted.values(), dtype=np.float32, count=len(counted)),
+            length=len(tokens),
+            ordinal=date.fromisoformat(hit.published).toordinal() if hit.published else 0,
+            source=hit.source,
+        )
 
-        ids, docs, ords, sources = [], [], [], []
-        for hit in self.store.iter_chunks():
-            ids.append(hit.chunk_id)
-            # The title helps a chunk match questions naming the release.
-            docs.append(tokenize(f"{hit.title}\n{hit.text}") or [""])
-            ords.append(date.fromisoformat(hit.published).toordinal() if hit.published else 0)
-            sources.append(hit.source)
-        bm25 = bm25s.BM25()
-        if docs:
-            bm25.index(docs, show_progress=False)
-        self._bm25, self._ids, self._revision = bm25, ids, revision
-        self._ord = np.asarray(ords, dtype=np.int64)
-        self._source = np.asarray(sources, dtype=object)
+    def _sync(self, revision: str) -> None:
+        t0 = time.perf_counter()
+        versions = self.store.release_versions()
+        stale = [rid for rid, h in versions.items() if self._releases.get(rid, ("",))[0] != h]
+        kept = {rid: self._releases[rid] for rid in versions if rid not in stale}
+        for rid, hits in self.store.chunks_by_release({rid: versions[rid] for rid in stale}).items():
+            kept[rid] = (versions[rid], [self._doc(h) for h in sorted(hits, key=lambda h: h.index)])
+        docs = [d for _, chunk_docs in kept.values() for d in chunk_docs]
+        self._postings = _Postings(docs, len(self._vocab))
+        self._releases, self._revision = kept, revision
+        self.last_sync = {"releases_read": len(stale), "chunks": len(docs), "seconds": time.perf_counter() - t0}
 
     def refresh(self) -> None:
-        """Rebuild now if the store changed (e.g. right after an ingest in this process)."""
+        """Bring the index up to date now (e.g. right after an ingest in this process)."""
         with self._lock:
             self._checked_at = 0.0
             self._fresh()
@@ -92,20 +158,20 @@ class LexicalIndex:
         """(chunk_id, BM25 score), best first; only chunks with a positive score."""
         with self._lock:
             self._fresh()
-            bm25, ids, ords, sources = self._bm25, self._ids, self._ord, self._source
-        terms = [t for t in tokenize(query) if t in getattr(bm25, "vocab_dict", {})]
-        if not ids or not terms or k <= 0:
+            postings, vocab = self._postings, self._vocab
+        terms = [vocab[t] for t in tokenize(query) if t in vocab]
+        if not postings.ids or not terms or k <= 0:
             return []
-        scores = np.asarray(bm25.get_scores(terms), dtype=np.float32)
+        scores = postings.scores(terms)
         mask = scores > 0
         if since:
-            mask &= ords >= since.toordinal()
+            mask &= postings.ordinals >= since.toordinal()
         if until:
-            mask &= (ords <= until.toordinal()) & (ords > 0)
+            mask &= (postings.ordinals <= until.toordinal()) & (postings.ordinals > 0)
         if source:
-            mask &= sources == source
+            mask &= postings.sources == source
         cand = np.flatnonzero(mask)
         if cand.size == 0:
             return []
         top = cand[np.argsort(-scores[cand], kind="stable")[:k]]
-        return [(ids[i], float(scores[i])) for i in top]
+        return [(postings.ids[i], float(scores[i])) for i in top]

@@ -211,6 +211,23 @@ class ReleaseStore:
                 return
             offset += page
 
+    def release_versions(self) -> dict[str, str]:
+        """Content hash of every committed release: what a reader must re-read is what changed here."""
+        return {m.id: m.content_hash for m in self._all_release_metas()}
+
+    def chunks_by_release(self, versions: dict[str, str], ids_per_call: int = 200) -> dict[str, list[ChunkHit]]:
+        """Chunks of these releases that belong to the given version (a half-written update's are left out)."""
+        out: dict[str, list[ChunkHit]] = {rid: [] for rid in versions}
+        ids = list(versions)
+        for i in range(0, len(ids), ids_per_call):
+            got = self.chunks.get(
+                where={"release_id": {"$in": ids[i : i + ids_per_call]}}, include=["documents", "metadatas"]
+            )
+            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                if meta.get("content_hash") == versions.get(meta["release_id"]):
+                    out[meta["release_id"]].append(chunk_hit(cid, doc, meta))
+        return out
+
     def revision(self) -> str:
         """Changes on every write, in any process sharing this store."""
         got = self.meta.get(ids=[_REVISION_ID], include=["documents"])

@@ -99,3 +99,43 @@ def test_lexical_index_follows_revision(store, embedder):
 def test_tokenize_keeps_numbers_and_drops_stopwords():
     assert tokenize("The U.S. gave $20 million and 500 tons, Secretary's visit") == [
         "u", "s", "gave", "$20", "million", "500", "tons", "secretary", "visit"]
+
+
+def test_lexical_scores_are_bm25s_lucene(store, embedder):
+    """Our postings score exactly as the bm25s reference does on the same tokenized chunks."""
+    import bm25s
+
+    for r in (SUDAN, KAZ, UNDATED):
+        put(store, embedder, r, [s + "." for s in r.text.rstrip(".").split(". ")])
+    lex = LexicalIndex(store)
+    hits = list(store.iter_chunks())
+    ref = bm25s.BM25()
+    ref.index([tokenize(f"{h.title}\n{h.text}") for h in hits], show_progress=False)
+    for query in ("Sudan $20 million food", "Foreign Minister of Kazakhstan", "fisheries statement date"):
+        want = np.asarray(ref.get_scores([t for t in tokenize(query) if t in ref.vocab_dict]))
+        got = dict(lex.search(query, 10))
+        for h, score in zip(hits, want):
+            assert abs(got.get(h.chunk_id, 0.0) - score) < 1e-4, (query, h.chunk_id)
+
+
+def test_lexical_index_rereads_only_changed_releases(store, embedder):
+    for r in (SUDAN, KAZ, UNDATED):
+        put(store, embedder, r)
+    lex = LexicalIndex(store)
+    lex.refresh()
+    assert lex.last_sync["releases_read"] == 3
+    # Another process changes the store: one release rewritten, one deleted, one half-written (no commit record).
+    changed = Release(**{**KAZ.__dict__, "text": "The Secretary met the Foreign Minister of Kazakhstan in Almaty."})
+    put(store, embedder, changed)
+    store.delete(SUDAN.id)
+    from ingest.store import chunk_metadata
+
+    ghost = Release(title="Ghost", text="Unfinished words about volcanoes.", origin="g.md")
+    half = Chunk(ghost.id, 0, ghost.text, 0, len(ghost.text))
+    store.chunks.add(ids=[half.id], documents=[half.text], metadatas=[chunk_metadata(half, ghost)],
+                     embeddings=embedder.encode([half.text]))
+    lex.refresh()
+    assert lex.last_sync == {**lex.last_sync, "releases_read": 1, "chunks": 2}
+    assert [i for i, _ in lex.search("Almaty", 5)] == [f"{KAZ.id}::0"]
+    assert lex.search("Astana", 5) == [] and lex.search("Sudan", 5) == [] and lex.search("volcanoes", 5) == []
+    assert [i for i, _ in lex.search("fisheries", 5)] == [f"{UNDATED.id}::0"]
