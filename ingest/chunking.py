@@ -23,11 +23,27 @@ _NEVER_FINAL = re.compile(
 _CLAUSE_BREAK = re.compile(r"[;,:—–](?=\s)|\s[—–]\s")
 
 
+# pysbd compiles a few thousand distinct regexes (several per known abbreviation), more than the 512 that `re`
+# caches, so it recompiled them for every paragraph: half of its time, and chunking was a fifth of ingest.
+REGEX_CACHE_SIZE = 8192
+
+
 @lru_cache(maxsize=1)
 def _segmenter():
     import pysbd
 
+    if getattr(re, "_MAXCACHE", REGEX_CACHE_SIZE) < REGEX_CACHE_SIZE:
+        re._MAXCACHE = REGEX_CACHE_SIZE
+
     return pysbd.Segmenter(language="en", clean=False)
+
+
+def _pysbd_sentences(para: str) -> list[str]:
+    """pysbd's sentences without its Segmenter.segment(), which then searches the text for each sentence with a
+    freshly compiled regex (a quarter of ingest's chunking time); _align maps them back instead. Same spans on all
+    3,577 bundled releases."""
+    segmenter = _segmenter()
+    return segmenter.processor(para).process()
 
 
 def _paragraphs(text: str) -> list[tuple[int, int]]:
@@ -96,7 +112,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         if not _POSSIBLE_END.search(para):
             out.append((ps, pe))
             continue
-        spans = _merge_false_breaks(para, _align(para, _segmenter().segment(para)))
+        spans = _merge_false_breaks(para, _align(para, _pysbd_sentences(para)))
         out.extend((ps + s, ps + e) for s, e in spans)
     return out
 

@@ -64,3 +64,14 @@ def test_over_long_sentence_splits_at_clauses_then_hard(embedder):
     chunks = chunk_release(Release(title="t", text=word, origin="t"), embedder.count_tokens, max_tokens=64)
     assert "".join(c.text for c in chunks) == word
     assert all(embedder.count_tokens(c.text) <= 62 for c in chunks)
+
+
+def test_pysbd_shortcut_gives_the_segmenters_sentences(monkeypatch):
+    """_pysbd_sentences skips Segmenter.segment()'s slow span search; the spans must stay what segment() gives."""
+    import ingest.chunking as chunking
+
+    texts = corpus_texts(12)
+    fast = [split_sentences(t) for t in texts]
+    monkeypatch.setattr(chunking, "_pysbd_sentences", lambda para: chunking._segmenter().segment(para))
+    assert [split_sentences(t) for t in texts] == fast
+    assert sum(map(len, fast)) > 100
