@@ -29,7 +29,7 @@ def markdown(r: dict) -> str:
     lines = [
         f"## pressqa benchmark — {m['date']}",
         "",
-        f"{m['cpu']}, {m['cores']} cores (bf16: {m['bf16']}), Python {m['python']}; "
+        f"{m['cpu']}, {m['cores']} cores (bf16: {m['bf16']}, int8 VNNI: {m.get('int8_vnni')}), Python {m['python']}; "
         f"load average {m['load_avg_at_start']} at start, {m.get('load_avg_at_end')} at end.",
         "",
         "| measure | pressqa | LangChain tutorial | ratio / target |",
@@ -58,7 +58,9 @@ def markdown(r: dict) -> str:
     lines += [
         "",
         f"Large index: {g['synthetic_chunks']} synthetic chunks ({g['synthetic_releases']} releases) written in {g['write_s']} s; "
-        f"BM25 rebuild over {lat['large']['chunks']} chunks after a write: {g['lexical_rebuild_s']} s. "
+        f"BM25 over {lat['large']['chunks']} chunks: full build in a fresh process {g.get('lexical_full_build_s')} s, "
+        f"re-sync after one release was re-ingested {g.get('lexical_resync_after_one_write_s')} s "
+        f"({g.get('lexical_releases_reread')} release re-read). "
         f"Peak RSS of the latency process (embedder + SmolLM2 + index): {lat['peak_rss_mb']} MB.",
         "",
         "| service cold start (`pressqa serve`, existing index, cached models) | to /readyz 200 | first answer | peak RSS | target |",
