@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.work or not args.out.exists():
             parser.error("--resume needs --work and an earlier --out")
         done = json.loads(args.out.read_text())
-        result.update({k: v for k, v in done.items() if k in ("load", "ingest", "ingest_whitehouse_all", "latency", "cold_start")})
+        result.update({k: v for k, v in done.items() if k in ("load", "ingest", "ingest_whitehouse_all", "encoders", "latency", "cold_start")})
         result["resumed_from"] = done.get("machine", {}).get("date")
 
     def save() -> None:
@@ -181,6 +181,15 @@ def main(argv: list[str] | None = None) -> int:
             save()
 
         data = work / "bundled-pressqa"
+        if "encoders" not in result:
+            from bench.encoders import compare_encoders
+            from ingest.store import make_store
+
+            log("encoder variants on 256 stored chunks")
+            store = make_store(Settings(data=data, chroma_url=None))
+            texts = store.chunks.get(limit=256, include=["documents"])["documents"]
+            result["encoders"] = compare_encoders(texts)
+            save()
         if "latency" not in result:
             result["latency"] = measure_latency(data, releases, queries, all_queries, args)
             save()

@@ -41,6 +41,17 @@ def markdown(r: dict) -> str:
     p = r["ingest"]["pressqa"]
     lines += [
         f"| embeddings | {p['embedding_dtype']} (min cosine to fp32 {p.get('min_cosine_to_fp32', p.get('bf16_min_cosine_to_fp32'))}) | fp32 | |",
+    ]
+    enc = r.get("encoders")
+    if enc:
+        lines += ["", f"| encoder, {enc['texts']} stored chunks (~{enc['mean_chars']} chars) | chunks/s | × fp32 | cosine to fp32 min / mean |",
+                  "|---|---|---|---|"]
+        for dtype in ("fp32", "bf16", "int8"):
+            if dtype in enc:
+                e = enc[dtype]
+                lines.append(f"| {dtype} | {e['chunks_per_s']} | {e.get('speedup_vs_fp32', 1.0)} | "
+                             f"{e['min_cosine_to_fp32']} / {e['mean_cosine_to_fp32']} |")
+    lines += [
         "",
         "| query latency | chunks | p50 | p95 | max | target |",
         "|---|---|---|---|---|---|",

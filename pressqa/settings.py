@@ -22,7 +22,7 @@ class Settings(BaseSettings):
 
     model_cache: Path = Field(
         Path.home() / ".cache" / "pressqa",
-        description="Converted model weights (SmolLM2 GGUF → safetensors), shared by every data dir on this machine.",
+        description="Converted models (SmolLM2 GGUF → safetensors, MiniLM → int8 ONNX), shared by every data dir on this machine.",
     )
 
     # Embeddings
