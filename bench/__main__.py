@@ -39,12 +39,13 @@ def machine() -> dict:
         model = next((ln.split(":", 1)[1].strip() for ln in out.splitlines() if ln.startswith("Model name")), "")
     except OSError:
         pass
-    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    from ingest.embeddings import cpu_has_bf16, cpu_has_vnni
+
     return {
         "cpu": model or platform.processor(),
         "cores": len(os.sched_getaffinity(0)),
-        "bf16": "avx512_bf16" in flags or "amx_bf16" in flags,
-        "int8_vnni": "avx512_vnni" in flags or "avx_vnni" in flags or "amx_int8" in flags,
+        "bf16": cpu_has_bf16(),
+        "int8_vnni": cpu_has_vnni(),
         "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -145,20 +145,13 @@ class _Loaded:
         self.lock = threading.Lock()
 
 
-def _cpu_supports_bf16() -> bool:
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
 def resolve_dtype(requested: str) -> str:
     """bf16 only where the CPU has native bf16 dot products; elsewhere it is emulated and slower."""
     if requested != "auto":
         return requested
-    return "bf16" if _cpu_supports_bf16() else "fp32"
+    from ingest.embeddings import cpu_has_bf16
+
+    return "bf16" if cpu_has_bf16() else "fp32"
 
 
 @lru_cache(maxsize=4)
