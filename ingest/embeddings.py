@@ -103,10 +103,9 @@ class Embedder:
         # Minimum cosine to fp32 of the chosen dtype on the check sentences (None for fp32).
         self.cosine_to_fp32: float | None = None
         self._int8 = None
-        threads = torch.get_num_threads()
         check = check_sentences or SAMPLE_SENTENCES
         if dtype == "int8" or (dtype == "auto" and cpu_has_vnni()):
-            self._try_int8(check, Path(cache_dir) if cache_dir else None, threads, forced=dtype == "int8")
+            self._try_int8(check, Path(cache_dir) if cache_dir else None, forced=dtype == "int8")
         if self.dtype == "fp32" and (dtype == "bf16" or (dtype == "auto" and cpu_has_bf16())):
             cosine = self._fidelity(check, "bf16")
             if dtype == "bf16" or cosine >= MIN_BF16_COSINE:
@@ -114,10 +113,11 @@ class Embedder:
             else:
                 log.warning("bf16 embeddings drift from fp32 (min cosine %.5f); using fp32", cosine)
 
-    def _try_int8(self, check: list[str], cache_dir: Path | None, threads: int, forced: bool) -> None:
+    def _try_int8(self, check: list[str], cache_dir: Path | None, forced: bool) -> None:
         from ingest.onnx_minilm import OnnxEncoder, ensure_int8_model
+        from pressqa.settings import Settings
 
-        cache_dir = cache_dir or Path.home() / ".cache" / "pressqa"
+        cache_dir = cache_dir or Settings().model_cache
         try:
             transformer = self.model[0].auto_model
             onnx_path = ensure_int8_model(
@@ -127,7 +127,9 @@ class Embedder:
                 hidden_size=int(transformer.config.hidden_size),
                 heads=int(transformer.config.num_attention_heads),
             )
-            self._int8 = OnnxEncoder(onnx_path, self.tokenizer.backend_tokenizer.to_str(), self.max_seq_length, threads)
+            self._int8 = OnnxEncoder(
+                onnx_path, self.tokenizer.backend_tokenizer.to_str(), self.max_seq_length, self._torch.get_num_threads()
+            )
         except Exception as exc:  # noqa: BLE001 - any export/runtime failure leaves the torch path, which always works
             if forced:
                 raise RuntimeError(f"int8 embeddings unavailable: {exc}") from exc
