@@ -33,9 +33,22 @@ class RelatedRelease(BaseModel):
     score: float = 0.0
 
 
+class ChainStatus(BaseModel):
+    """What the chain is doing while an answer is made ("searching", "reading 5 releases"); streamed before it."""
+
+    stage: str = Field(description="A short machine name: condense, retrieve, read, rank, phrase.")
+    message: str = Field(description="The same for a person: 'searching…', 'reading 5 releases…'.")
+
+
 class Answer(BaseModel):
     answer: str
     abstained: bool
+    short_answer: str | None = Field(
+        None, description="The answer itself (a name, a date, a number, a phrase), a span of the first citation's quote."
+    )
+    confidence: float | None = Field(None, description="The reader's calibrated probability that the answer is right.")
+    answer_start: int | None = Field(None, description="Start of short_answer inside citations[0].quote.")
+    answer_end: int | None = Field(None, description="End of short_answer inside citations[0].quote.")
     citations: list[Citation] = Field(default_factory=list)
     related: list[RelatedRelease] = Field(
         default_factory=list,
