@@ -39,7 +39,7 @@ def machine() -> dict:
         model = next((ln.split(":", 1)[1].strip() for ln in out.splitlines() if ln.startswith("Model name")), "")
     except OSError:
         pass
-    from ingest.embeddings import cpu_has_bf16, cpu_has_vnni
+    from core.cpu import cpu_has_bf16, cpu_has_vnni
 
     return {
         "cpu": model or platform.processor(),
@@ -76,7 +76,7 @@ def compare_ingest(name: str, releases, queries, work: Path) -> dict:
 def lexical_after_one_write(runtime, releases) -> dict:
     """What a write costs the lexical index at this size: a fresh process's full build, and an existing index's
     re-sync after one release is re-ingested (what every serving process pays after an upload elsewhere)."""
-    from ingest.lexical import LexicalIndex
+    from core.lexical import LexicalIndex
 
     t0 = time.perf_counter()
     LexicalIndex(runtime.store).refresh()
@@ -95,7 +95,7 @@ def lexical_after_one_write(runtime, releases) -> dict:
 
 def measure_latency(data: Path, releases, queries, all_queries, args) -> dict:
     from bench.latency import answer_latency, grow, retrieval_latency, sentence_pool
-    from service.runtime import Runtime
+    from pressqa.runtime import Runtime
 
     runtime = Runtime(Settings(data=data, chroma_url=None, llm_backend="local"))
     retriever = runtime.chain.retriever
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         data = work / "bundled-pressqa"
         if "encoders" not in result:
             from bench.encoders import compare_encoders
-            from ingest.store import make_store
+            from core.store import make_store
 
             log("encoder variants on 256 stored chunks")
             store = make_store(Settings(data=data, chroma_url=None))

@@ -9,7 +9,8 @@ import numpy as np
 
 def compare_encoders(texts: list[str], cache_dir=None) -> dict:
     """fp32 and bf16 (torch) and int8 (ONNX Runtime) on the same texts, each after one warm-up call."""
-    from ingest.embeddings import Embedder, cpu_has_bf16, cpu_has_vnni
+    from core.cpu import cpu_has_bf16, cpu_has_vnni
+    from core.embeddings import Embedder
 
     embedder = Embedder(dtype="int8" if cpu_has_vnni() else "fp32", cache_dir=cache_dir)
     variants = ["fp32"] + (["bf16"] if cpu_has_bf16() else []) + (["int8"] if embedder.dtype == "int8" else [])

@@ -10,8 +10,8 @@ import numpy as np
 
 from bench.workload import Query
 from eval.metrics import percentile
-from ingest.chunking import split_sentences
-from ingest.records import Chunk, Release
+from core.chunking import split_sentences
+from core.records import Chunk, Release
 
 SYNTHETIC_CHUNKS_PER_RELEASE = 5
 SYNTHETIC_SOURCES = ("Synthetic Ministry", "Synthetic Office", "Synthetic Agency")

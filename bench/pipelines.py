@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from bench.workload import Query, Retrieved, mean_recall
-from ingest.records import Release
+from core.records import Release
 
 TUTORIAL_CHUNK_SIZE = 1000
 TUTORIAL_CHUNK_OVERLAP = 200
@@ -41,9 +41,9 @@ def _offline() -> None:
 def pressqa_ingest(releases: list[Release], data: str, queries: list[Query], chroma_url: str | None = None) -> dict:
     """Indexer.ingest_releases into a fresh store, then recall@5 of the hybrid retriever."""
     _offline()
-    from ingest.embeddings import make_embedder
+    from core.embeddings import make_embedder
     from ingest.pipeline import Indexer
-    from ingest.store import make_store
+    from core.store import make_store
     from pressqa.settings import Settings
 
     settings = Settings(data=Path(data), chroma_url=chroma_url, llm_backend="none")
@@ -75,7 +75,7 @@ def pressqa_ingest(releases: list[Release], data: str, queries: list[Query], chr
 
 def pressqa_recall(settings, store, embedder, queries: list[Query]) -> tuple[float, float]:
     """Mean recall@5 of the hybrid retriever's release ranking, and the seconds its BM25 index took to build."""
-    from ingest.lexical import LexicalIndex
+    from core.lexical import LexicalIndex
     from service.retrieval import HybridRetriever
 
     retriever = HybridRetriever(
@@ -116,7 +116,7 @@ def tutorial_store(data: str):
     from langchain_chroma import Chroma
     from langchain_huggingface import HuggingFaceEmbeddings
 
-    from ingest.embeddings import default_model_path
+    from core.embeddings import default_model_path
 
     embeddings = HuggingFaceEmbeddings(model_name=str(default_model_path()), model_kwargs={"device": "cpu"})
     return Chroma(
@@ -135,7 +135,7 @@ def tutorial_ingest(releases: list[Release], data: str, queries: list[Query]) ->
     from langchain_huggingface import HuggingFaceEmbeddings
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from ingest.embeddings import default_model_path
+    from core.embeddings import default_model_path
 
     docs = [
         Document(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from eval.gold import GoldQuestion, load_gold
 from eval.metrics import recall_at_k, release_matches
-from ingest.records import Release
+from core.records import Release
 
 DEV_GOLD = Path(__file__).resolve().parent.parent / "eval" / "gold" / "dev.yaml"
 

@@ -121,7 +121,7 @@ def run_eval(
     else:
         if settings is None:
             raise ValueError("run_eval needs a chain, a url or settings")
-        from service.runtime import Runtime
+        from pressqa.runtime import Runtime
 
         runtime = Runtime(settings)
         corpus = Path(corpus or settings.corpus)

@@ -1,1 +1,1 @@
-"""Ingest: load → clean → chunk → embed → store. Imports neither service nor eval."""
+"""Ingest: load → clean → chunk → embed → store, over core. Imports neither service nor eval."""

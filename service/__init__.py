@@ -1,1 +1,1 @@
-"""Service: retrieve → select evidence → generate → verify → cite, and the HTTP API over it."""
+"""Service: retrieve → select evidence → generate → verify → cite, and the HTTP API over it. Imports core, never ingest."""

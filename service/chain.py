@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from ingest.chunking import split_sentences
+from core.chunking import split_sentences
 from service.condense import condense
 from service.dates import find_date_range, parse_date
 from service.evidence import STRONG_DENSE, STRONG_LEXICAL, Evidence, SentenceCandidate, release_coverage, score_sentences

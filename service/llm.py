@@ -149,7 +149,7 @@ def resolve_dtype(requested: str) -> str:
     """bf16 only where the CPU has native bf16 dot products; elsewhere it is emulated and slower."""
     if requested != "auto":
         return requested
-    from ingest.embeddings import cpu_has_bf16
+    from core.cpu import cpu_has_bf16
 
     return "bf16" if cpu_has_bf16() else "fp32"
 

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (Chroma) + lexical (BM25) fused by reciprocal rank, as a LangChain retriever."""
+"""Hybrid retrieval: dense (Chroma) + lexical (BM25) fused by reciprocal rank."""
 
 from __future__ import annotations
 
@@ -6,12 +6,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from pydantic import BaseModel, ConfigDict
 
-from ingest.records import ChunkHit
+from core.records import ChunkHit
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant: damps the weight of the very first ranks
 
@@ -48,8 +45,8 @@ def reciprocal_rank_fusion(rankings: list[list[str]], k: int = RRF_K) -> dict[st
     return fused
 
 
-class HybridRetriever(BaseRetriever):
-    """Dense + BM25 over the same chunks; `search` takes filters, `invoke` uses the defaults set on the instance."""
+class HybridRetriever(BaseModel):
+    """Dense + BM25 over the same chunks; `search` takes filters, or uses the defaults set on the instance."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -96,29 +93,8 @@ class HybridRetriever(BaseRetriever):
             entry.hits.append(hit)
         return sorted(releases.values(), key=lambda r: r.score, reverse=True)
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        return [to_document(hit) for hit in self.search(query)]
-
 
 def _with_score(hit: ChunkHit, score: float) -> ChunkHit:
     from dataclasses import replace
 
     return replace(hit, score=score)
-
-
-def to_document(hit: ChunkHit) -> Document:
-    """A chunk as a LangChain Document, keeping its offsets and release metadata."""
-    return Document(
-        page_content=hit.text,
-        id=hit.chunk_id,
-        metadata={
-            "release_id": hit.release_id,
-            "title": hit.title,
-            "published": hit.published,
-            "url": hit.url,
-            "origin": hit.origin,
-            "start": hit.start,
-            "end": hit.end,
-            "score": hit.score,
-        },
-    )

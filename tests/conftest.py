@@ -13,14 +13,14 @@ import pytest
 
 @pytest.fixture(scope="session")
 def embedder():
-    from ingest.embeddings import Embedder
+    from core.embeddings import Embedder
 
     return Embedder()
 
 
 @pytest.fixture
 def store(tmp_path):
-    from ingest.store import make_store
+    from core.store import make_store
     from pressqa.settings import Settings
 
     return make_store(Settings(data=tmp_path / "data", chroma_url=None))
@@ -74,7 +74,7 @@ def chroma_server(tmp_path_factory):
 def bundled_runtime():
     """The real chain over the whole bundled corpus, indexed once into ./data (the eval reuses that index)."""
     from pressqa.settings import REPO_ROOT, Settings
-    from service.runtime import Runtime
+    from pressqa.runtime import Runtime
 
     data = Path(os.environ.get("PRESSQA_TEST_INDEX", REPO_ROOT / "data"))
     runtime = Runtime(Settings(data=data, chroma_url=None, llm_backend="local"))

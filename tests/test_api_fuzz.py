@@ -29,7 +29,7 @@ CASES = {"count": 0, "by_status": {}}
 def app(tmp_path_factory):
     """The real app over a real index of the seed release; LLM off (the chain answers with the quote)."""
     from service.api import create_app
-    from service.runtime import Runtime
+    from pressqa.runtime import Runtime
 
     root = tmp_path_factory.mktemp("apifuzz")
     settings = Settings(data=root / "data", corpus=root / "no-corpus", chroma_url=None, llm_backend="none",

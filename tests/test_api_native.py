@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from pressqa.settings import REPO_ROOT, Settings
 from service.api import create_app
-from service.runtime import Runtime
+from pressqa.runtime import Runtime
 from support import UPLOAD_TEXT, UPLOAD_URL
 
 SEED = REPO_ROOT / "corpus/seed/china-central-asia-foreign-ministers-meeting.txt"

@@ -26,7 +26,7 @@ LLM_TIMEOUT_S = 3
 
 @pytest.fixture(scope="module")
 def seed_data(tmp_path_factory) -> Path:
-    from service.runtime import Runtime
+    from pressqa.runtime import Runtime
 
     data = tmp_path_factory.mktemp("cli") / "data"
     runtime = Runtime(Settings(data=data, chroma_url=None, llm_backend="none"))

@@ -88,7 +88,7 @@ def test_streaming_yields_the_answer_in_pieces(bundled_runtime):
 def test_citations_follow_an_updated_release(tmp_path):
     """After a release changes, its quote and offsets come from the new text, not a cached old one."""
     from pressqa.settings import Settings
-    from service.runtime import Runtime
+    from pressqa.runtime import Runtime
 
     release = tmp_path / "corpus" / "envoy.md"
     release.parent.mkdir()

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.chunking import chunk_release, split_sentences
-from ingest.records import Release
+from core.chunking import chunk_release, split_sentences
+from core.records import Release
 from pressqa.settings import REPO_ROOT
 
 CORPUS = REPO_ROOT / "corpus"
@@ -68,7 +68,7 @@ def test_over_long_sentence_splits_at_clauses_then_hard(embedder):
 
 def test_pysbd_shortcut_gives_the_segmenters_sentences(monkeypatch):
     """_pysbd_sentences skips Segmenter.segment()'s slow span search; the spans must stay what segment() gives."""
-    import ingest.chunking as chunking
+    import core.chunking as chunking
 
     texts = corpus_texts(12)
     fast = [split_sentences(t) for t in texts]

@@ -65,7 +65,7 @@ def open_store(data: Path):
     """A fresh client on the data dir, never chromadb's cached one (another process wrote since)."""
     from chromadb.api.client import SharedSystemClient
 
-    from ingest.store import make_store
+    from core.store import make_store
 
     SharedSystemClient.clear_system_cache()
     return make_store(Settings(data=data, chroma_url=None))
@@ -73,7 +73,7 @@ def open_store(data: Path):
 
 def check_store(data: Path, embedder) -> tuple[dict[str, str], list[str], int]:
     """({release id: content hash} of the releases present, [problems], orphan releases) as a reader sees the store."""
-    from ingest.lexical import LexicalIndex
+    from core.lexical import LexicalIndex
     from service.retrieval import HybridRetriever
 
     store = open_store(data)
@@ -195,7 +195,7 @@ def test_sigkilled_ingest_leaves_each_release_whole_or_absent(tmp_path, embedder
 
 
 def test_ingest_while_twenty_threads_ask(tmp_path):
-    from service.runtime import Runtime
+    from pressqa.runtime import Runtime
 
     runtime = Runtime(Settings(data=tmp_path / "data", chroma_url=None, llm_backend="none"))
     first = runtime.indexer.ingest([SEED])

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from ingest.chunking import split_sentences
-from ingest.embeddings import MIN_BF16_COSINE, MIN_INT8_COSINE, Embedder, cpu_has_bf16, cpu_has_vnni
+from core.chunking import split_sentences
+from core.cpu import cpu_has_bf16, cpu_has_vnni
+from core.embeddings import MIN_BF16_COSINE, MIN_INT8_COSINE, Embedder
 from test_chunking import corpus_texts
 
 

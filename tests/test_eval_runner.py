@@ -61,9 +61,7 @@ def check_report_files(json_path: Path, junit_path: Path, md_path: Path, ids: li
 
 
 def test_end_to_end_with_the_real_chain(tmp_path, gold_file, tiny_corpus):
-    pytest.importorskip("service.chain", reason="service.chain (the answer chain) is not in this checkout yet")
-    pytest.importorskip("ingest.pipeline", reason="ingest.pipeline (the indexer) is not in this checkout yet")
-    from service.runtime import Runtime
+    from pressqa.runtime import Runtime
 
     settings = Settings(data=tmp_path / "data", llm_backend="none", corpus=tiny_corpus)
     out = tmp_path / "out"

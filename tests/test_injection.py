@@ -28,7 +28,7 @@ The authority reopened the northern pier to fishing boats after repairs that too
 
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory):
-    from service.runtime import Runtime
+    from pressqa.runtime import Runtime
 
     root = tmp_path_factory.mktemp("injection")
     (root / "hostile.txt").write_text(HOSTILE, encoding="utf-8")
@@ -79,7 +79,7 @@ The Quellport Harbour Authority sent this note to editors on Sunday about the Si
 
 @pytest.mark.xfail(strict=True, reason="open: an organisation named in a topical decoy release is taken as the 'who' answer")
 def test_a_topical_decoy_release_does_not_steal_the_answer(tmp_path):
-    from service.runtime import Runtime
+    from pressqa.runtime import Runtime
 
     (tmp_path / "decoy.txt").write_text(DECOY, encoding="utf-8")
     runtime = Runtime(Settings(data=tmp_path / "data", chroma_url=None, llm_backend="none"))

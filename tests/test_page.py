@@ -11,7 +11,7 @@ import uvicorn
 
 from pressqa.settings import REPO_ROOT, Settings
 from service.api import create_app
-from service.runtime import Runtime
+from pressqa.runtime import Runtime
 from support import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")

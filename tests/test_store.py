@@ -2,8 +2,8 @@ from datetime import date
 
 import numpy as np
 
-from ingest.lexical import LexicalIndex, tokenize
-from ingest.records import Chunk, Release
+from core.lexical import LexicalIndex, tokenize
+from core.records import Chunk, Release
 
 
 def put(store, embedder, release, pieces=None):
@@ -70,7 +70,7 @@ def test_repair_removes_half_written_release(store, embedder):
     put(store, embedder, KAZ)
     # A crash after the chunks were added but before the release record (the commit marker) was written.
     half = Chunk(SUDAN.id, 0, SUDAN.text, 0, len(SUDAN.text))
-    from ingest.store import chunk_metadata
+    from core.store import chunk_metadata
 
     store.chunks.add(ids=[half.id], documents=[half.text], metadatas=[chunk_metadata(half, SUDAN)],
                      embeddings=embedder.encode([half.text]))
@@ -128,7 +128,7 @@ def test_lexical_index_rereads_only_changed_releases(store, embedder):
     changed = Release(**{**KAZ.__dict__, "text": "The Secretary met the Foreign Minister of Kazakhstan in Almaty."})
     put(store, embedder, changed)
     store.delete(SUDAN.id)
-    from ingest.store import chunk_metadata
+    from core.store import chunk_metadata
 
     ghost = Release(title="Ghost", text="Unfinished words about volcanoes.", origin="g.md")
     half = Chunk(ghost.id, 0, ghost.text, 0, len(ghost.text))

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePath
 
 from ingest.loaders.errors import BrokenFile, UnsupportedFile
-from ingest.records import Release
+from core.records import Release
 
 __all__ = ["BrokenFile", "UnsupportedFile", "SUPPORTED_SUFFIXES", "MAX_BYTES", "iter_release_files", "load_file", "load_bytes"]
 

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from ingest.loaders.cleaning import check_not_empty_or_binary, clean_inline, html_to_paragraphs, join_paragraphs, markup_to_text
 from ingest.loaders.errors import BrokenFile, UnsupportedFile
 from ingest.loaders.metadata import find_dateline, parse_date, publisher_for_url, title_from_text
-from ingest.records import Release
+from core.records import Release
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 RSS1 = "{http://purl.org/rss/1.0/}"

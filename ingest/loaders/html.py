@@ -7,7 +7,7 @@ import re
 from ingest.loaders.cleaning import check_not_empty_or_binary, clean_inline, decode, html_tree_to_paragraphs, join_paragraphs, parse_html
 from ingest.loaders.errors import BrokenFile
 from ingest.loaders.metadata import find_attribution, find_dateline, parse_date, publisher_for_url, title_from_name
-from ingest.records import Release
+from core.records import Release
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.I)
 _DATE_META = ("article:published_time", "og:published_time", "datepublished", "date", "dc.date", "dc.date.issued",

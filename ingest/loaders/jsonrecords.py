@@ -7,7 +7,7 @@ import json
 from ingest.loaders.cleaning import clean_inline, decode, markup_to_text
 from ingest.loaders.errors import BrokenFile
 from ingest.loaders.metadata import find_attribution, find_dateline, parse_date, publisher_for_url, title_from_text
-from ingest.records import Release
+from core.records import Release
 
 BODY_KEYS = ("body", "text", "content", "content_text", "content_html")
 LIST_KEYS = ("releases", "items", "records", "data")

@@ -10,7 +10,7 @@ from markdown_it import MarkdownIt
 from ingest.loaders.cleaning import clean_inline, decode, html_tree_to_paragraphs, join_paragraphs, parse_html
 from ingest.loaders.errors import BrokenFile
 from ingest.loaders.metadata import find_attribution, find_dateline, parse_date, publisher_for_url, title_from_name
-from ingest.records import Release
+from core.records import Release
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?P<yaml>.*?)^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S | re.M)
 _MD = MarkdownIt("commonmark", {"html": True})

@@ -13,7 +13,7 @@ from ingest.loaders.metadata import (
     parse_date,
     title_from_name,
 )
-from ingest.records import Release
+from core.records import Release
 
 # Copied-page chrome such as " date 2025-04-26 + ↺ − 16 px" (the font-size widget of a news site).
 _CHROME = re.compile(r"^\s*(?:date:?\s+(?P<date>\S+(?: \S+){0,3}?)\s+)?\+\s*↺\s*[−–-]\s*\d+\s*px\s*$", re.MULTILINE)

@@ -26,7 +26,7 @@ DESCRIPTION = """Question answering over press releases with exact-sentence cita
 def create_app(settings: Settings, runtime: Any = None, *, index_bundled: bool = False) -> FastAPI:
     """Build the app; models load in a background thread when the app starts (lifespan)."""
     if runtime is None:
-        from service.runtime import Runtime
+        from pressqa.runtime import Runtime
 
         runtime = Runtime(settings)
     startup = Startup(settings, runtime, index_bundled=index_bundled)

@@ -124,7 +124,7 @@ async def upload_releases(
     indexed. File names only label the releases (their origin); they are never used as paths. A file
     already indexed with the same content is left unchanged.
     """
-    from ingest.loaders import BrokenFile, UnsupportedFile, load_bytes
+    from pressqa.uploads import BrokenFile, UnsupportedFile, load_bytes
 
     if len(files) > MAX_FILES:
         raise HTTPException(400, f"At most {MAX_FILES} files per upload.")

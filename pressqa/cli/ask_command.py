@@ -13,7 +13,7 @@ from pressqa.settings import Settings
 def ask_cli(question: str, settings: Settings, since=None, until=None, source=None, as_json: bool = False) -> int:
     from service.dates import parse_date
     from service.llm import LLMUnavailable
-    from service.runtime import Runtime
+    from pressqa.runtime import Runtime
 
     err = Console(stderr=True)
     try:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from ingest.records import Chunk, Release
+from core.records import Chunk, Release
 
 # Room for the [CLS] and [SEP] tokens the tokenizer adds around every chunk.
 SPECIAL_TOKENS = 2

@@ -42,7 +42,7 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Index press releases from files, folders and RSS/Atom feeds."""
-    from ingest.pipeline import ingest_cli
+    from pressqa.cli.index_commands import ingest_cli
 
     raise typer.Exit(ingest_cli(paths, make_settings(data), as_json=as_json))
 
@@ -55,7 +55,7 @@ def releases(
     until: Annotated[Optional[str], typer.Option(help="Only releases published on/before this date.")] = None,
 ) -> None:
     """List indexed releases: id, date, title, chunk count."""
-    from ingest.pipeline import releases_cli
+    from pressqa.cli.index_commands import releases_cli
 
     raise typer.Exit(releases_cli(make_settings(data), as_json=as_json, since=since, until=until))
 
@@ -66,7 +66,7 @@ def delete(
     data: DataOpt = None,
 ) -> None:
     """Delete releases and all their chunks."""
-    from ingest.pipeline import delete_cli
+    from pressqa.cli.index_commands import delete_cli
 
     raise typer.Exit(delete_cli(release_ids, make_settings(data)))
 
@@ -81,7 +81,7 @@ def ask(
     as_json: JsonOpt = False,
 ) -> None:
     """Answer a question from the indexed releases, citing the exact sentences, or abstain."""
-    from service.cli_ask import ask_cli
+    from pressqa.cli.ask_command import ask_cli
 
     raise typer.Exit(ask_cli(question, make_settings(data), since=since, until=until, source=source, as_json=as_json))
 

@@ -1,6 +1,6 @@
 """Bounded load run against a running server: N clients asking for S seconds while /healthz is probed.
 
-    python -m service.api.loadtest --url http://127.0.0.1:8000 --clients 20 --seconds 30
+    python -m bench.loadtest --url http://127.0.0.1:8000 --clients 20 --seconds 30
 """
 
 from __future__ import annotations

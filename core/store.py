@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from ingest.records import Chunk, ChunkHit, Release, ReleaseMeta
+from core.records import Chunk, ChunkHit, Release, ReleaseMeta
 
 PAGE = 2000
 _REVISION_ID = "revision"

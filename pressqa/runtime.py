@@ -1,4 +1,7 @@
-"""The loaded parts of pressqa (store, embedder, lexical index, LLM, chain), built once from Settings."""
+"""The loaded parts of pressqa (store, embedder, lexical index, LLM, indexer, chain), built once from Settings.
+
+The composition root: the one place that wires core, ingest and service together.
+"""
 
 from __future__ import annotations
 
@@ -15,19 +18,19 @@ class Runtime:
 
     @cached_property
     def store(self):
-        from ingest.store import make_store
+        from core.store import make_store
 
         return make_store(self.settings)
 
     @cached_property
     def embedder(self):
-        from ingest.embeddings import make_embedder
+        from core.embeddings import make_embedder
 
         return make_embedder(self.settings)
 
     @cached_property
     def lexical(self):
-        from ingest.lexical import LexicalIndex
+        from core.lexical import LexicalIndex
 
         return LexicalIndex(self.store)
 

@@ -1,0 +1,3 @@
+from pressqa.cli import main
+
+main()
