@@ -20,11 +20,30 @@ class Condensed:
     rewritten: bool
 
 
-def previous_user_question(history: list[Message]) -> str | None:
-    for message in reversed(history):
-        if message.role == "user" and message.content.strip():
-            return message.content.strip()
+def _elliptical_subject(question: str) -> str | None:
+    """"Kyrgyzstan" in "And Kyrgyzstan?": a short follow-up that only names a new subject."""
+    match = _ELLIPTICAL.match(question)
+    if match and len(tokens(match.group(1))) <= 6 and not re.match(r"(who|what|which|how|when|where|why)\b", match.group(1), re.I):
+        return match.group(1).strip()
     return None
+
+
+def last_standalone_question(history: list[Message], embed=None) -> str | None:
+    """The question a new follow-up builds on, with earlier elliptical follow-ups already resolved.
+
+    In "Who represented Turkmenistan …?" / "And Kyrgyzstan?" / "And Kazakhstan?" the base of the third turn is
+    "Who represented Kyrgyzstan …?", not the bare "And Kyrgyzstan?": each elliptical user turn is resolved
+    against the base before it, every other user turn starts a new base.
+    """
+    base: str | None = None
+    for message in history:
+        text = message.content.strip()
+        if message.role != "user" or not text:
+            continue
+        subject = _elliptical_subject(text) if base else None
+        resolved = substitute_entity(base, subject, embed) if subject else None
+        base = resolved or text
+    return base
 
 
 def substitute_entity(previous: str, replacement: str, embed) -> str | None:
@@ -49,13 +68,13 @@ def condense(question: str, history: list[Message] | None, embed=None, rewrite=N
     when it keeps the follow-up's own words and adds no name absent from the conversation.
     """
     question = question.strip()
-    previous = previous_user_question(history or [])
+    previous = last_standalone_question(history or [], embed)
     if not previous:
         return Condensed(question, question, False)
 
-    match = _ELLIPTICAL.match(question)
-    if match and len(tokens(match.group(1))) <= 6 and not re.match(r"(who|what|which|how|when|where|why)\b", match.group(1), re.I):
-        swapped = substitute_entity(previous, match.group(1).strip(), embed)
+    subject = _elliptical_subject(question)
+    if subject:
+        swapped = substitute_entity(previous, subject, embed)
         if swapped:
             return Condensed(swapped, swapped, True)
 
