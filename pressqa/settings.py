@@ -55,8 +55,28 @@ class Settings(BaseSettings):
     api_keys: str | None = Field(None, description="Comma-separated API keys; when set every API route needs a Bearer key.")
     max_upload_bytes: int = 20 * 1024 * 1024
     max_request_bytes: int = 1024 * 1024
+    allowed_hosts: str = Field(
+        "127.0.0.1,localhost,[::1]",
+        description="Comma-separated Host names the server answers to (the bind address is always added); "
+        "others get 400, which defeats DNS rebinding. '*' accepts any.",
+    )
+    allowed_origins: str | None = Field(
+        None,
+        description="Comma-separated extra origins (scheme://host[:port]) whose pages may upload and delete releases, "
+        "e.g. the public URL behind a reverse proxy; the server's own origin is always allowed.",
+    )
 
     @property
     def api_key_list(self) -> list[str]:
         return [k.strip() for k in (self.api_keys or "").split(",") if k.strip()]
 
+    @property
+    def allowed_host_list(self) -> list[str]:
+        hosts = [h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()]
+        bind = self.host.strip().lower()
+        bind = f"[{bind.strip('[]')}]" if ":" in bind else bind
+        return hosts if bind in hosts else [*hosts, bind]
+
+    @property
+    def allowed_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/").lower() for o in (self.allowed_origins or "").split(",") if o.strip()]

@@ -11,6 +11,9 @@ from fastapi.testclient import TestClient
 from pressqa.settings import REPO_ROOT, Settings
 from service.api import create_app
 
+# TrustedHostMiddleware answers only the configured hosts; TestClient's default 'testserver' is not one.
+LOCAL = "http://127.0.0.1"
+
 SEED = REPO_ROOT / "corpus/seed/china-central-asia-foreign-ministers-meeting.txt"
 TURKMENISTAN = "Who represented Turkmenistan at the Sixth China-Central Asia Foreign Ministers' Meeting?"
 LLM_TIMEOUT_S = 2.0
@@ -70,7 +73,7 @@ def client(tmp_path_factory, broken):
         llm_base_url=f"http://127.0.0.1:{broken.port}/v1",
         llm_timeout_s=LLM_TIMEOUT_S,
     )
-    with TestClient(create_app(settings, index_bundled=True), raise_server_exceptions=False) as client:
+    with TestClient(create_app(settings, index_bundled=True), base_url=LOCAL, raise_server_exceptions=False) as client:
         deadline = time.monotonic() + 600
         while not (s := client.get("/readyz").json())["ready"] or s["indexing"]["active"]:
             assert not s["error"] and time.monotonic() < deadline, s

@@ -20,6 +20,9 @@ from hypothesis import strategies as st
 from pressqa.settings import REPO_ROOT, Settings
 from support import report_line
 
+# TrustedHostMiddleware answers only the configured hosts; TestClient's default 'testserver' is not one.
+LOCAL = "http://127.0.0.1"
+
 SEED = REPO_ROOT / "corpus/seed/china-central-asia-foreign-ministers-meeting.txt"
 SEED_URL_PART = "china-central-asia"
 CASES = {"count": 0, "by_status": {}}
@@ -100,7 +103,7 @@ def test_upload_names_never_reach_outside_the_data_dir(app, tmp_path, name):
     root = app.state.settings.data.parent
     before = files_under(root)
     body = f"Title: Traversal probe\n\nThe Quorvex board met on Friday to discuss {len(name)} filing cabinets.\n"
-    with TestClient(app) as client:
+    with TestClient(app, base_url=LOCAL) as client:
         listed = lambda: {r["id"]: r for r in client.get("/api/releases", params={"limit": 200}).json()["items"]}  # noqa: E731
         known = listed()
         response = client.post("/api/releases", files={"files": (name, body.encode(), "text/plain")})
@@ -132,7 +135,7 @@ def test_safe_upload_name_is_a_bare_name(name):
     ["../../etc/passwd", "..%2F..%2Fchroma%2Fchroma.sqlite3", "/etc/passwd", "%2e%2e%2f%2e%2e%2fdata", "data/chroma/chroma.sqlite3", "*", "%"],
 )
 def test_traversal_release_ids_read_and_delete_nothing(app, release_id):
-    with TestClient(app) as client:
+    with TestClient(app, base_url=LOCAL) as client:
         total = client.get("/api/releases").json()["total"]
         for method in ("GET", "DELETE"):
             response = client.request(method, f"/api/releases/{release_id}")
@@ -142,7 +145,7 @@ def test_traversal_release_ids_read_and_delete_nothing(app, release_id):
 
 
 def test_upload_count_and_type_limits(app):
-    with TestClient(app) as client:
+    with TestClient(app, base_url=LOCAL) as client:
         many = [("files", (f"r{i}.txt", b"Title: T\n\nBody text here.", "text/plain")) for i in range(21)]
         assert client.post("/api/releases", files=many).status_code == 400
         for name in ("x.exe", "x.txt.exe", "x.php", "x", ".txt", "x.pdf"):
@@ -172,7 +175,7 @@ def test_api_keys_are_compared_in_constant_time():
 
 
 def test_cors_is_off_by_default(app):
-    with TestClient(app) as client:
+    with TestClient(app, base_url=LOCAL) as client:
         evil = {"Origin": "https://evil.example"}
         preflight = client.options("/api/ask", headers={**evil, "Access-Control-Request-Method": "POST",
                                                           "Access-Control-Request-Headers": "authorization,content-type"})
@@ -190,7 +193,7 @@ def test_no_secret_in_logs(app, caplog):
     keyed = create_app(settings, app.state.runtime)
     keyed.state.startup.ready.set()
     caplog.set_level(logging.DEBUG)
-    with TestClient(keyed) as client:
+    with TestClient(keyed, base_url=LOCAL) as client:
         for token in (key, key + "x", "wrong"):
             auth = {"Authorization": f"Bearer {token}"}
             client.post("/api/ask", json={"question": "Who represented Turkmenistan?"}, headers=auth)

@@ -12,6 +12,9 @@ from service.api import create_app
 from pressqa.runtime import Runtime
 from support import UPLOAD_TEXT, UPLOAD_URL
 
+# TrustedHostMiddleware answers only the configured hosts; TestClient's default 'testserver' is not one.
+LOCAL = "http://127.0.0.1"
+
 SEED = REPO_ROOT / "corpus/seed/china-central-asia-foreign-ministers-meeting.txt"
 WHITEHOUSE = REPO_ROOT / "corpus/whitehouse/statements-releases/2024-10"
 TURKMENISTAN = "Who represented Turkmenistan at the Sixth China-Central Asia Foreign Ministers' Meeting?"
@@ -44,7 +47,7 @@ def served(tmp_path_factory):
     root = tmp_path_factory.mktemp("native")
     settings = Settings(data=root / "data", corpus=tiny_corpus(root / "corpus"))
     runtime = Runtime(settings)
-    with TestClient(create_app(settings, runtime, index_bundled=True)) as client:
+    with TestClient(create_app(settings, runtime, index_bundled=True), base_url=LOCAL) as client:
         status = wait_ready(client)
         yield settings, runtime, client, status
 
@@ -58,7 +61,7 @@ def variant(served, **overrides) -> TestClient:
     """The same runtime behind an app built from other settings (keys, limits)."""
     settings, runtime, _, _ = served
     app = create_app(settings.model_copy(update=overrides), runtime)
-    return TestClient(app)
+    return TestClient(app, base_url=LOCAL)
 
 
 def test_readyz_reports_the_bundled_index(served):

@@ -19,6 +19,9 @@ from fastapi.testclient import TestClient
 from pressqa.settings import REPO_ROOT, Settings
 from support import free_port, stop_process
 
+# TrustedHostMiddleware answers only the configured hosts; TestClient's default 'testserver' is not one.
+LOCAL = "http://127.0.0.1"
+
 SEED = REPO_ROOT / "corpus/seed/china-central-asia-foreign-ministers-meeting.txt"
 TURKMENISTAN = "Who represented Turkmenistan at the Sixth China-Central Asia Foreign Ministers' Meeting?"
 LLM_TIMEOUT_S = 3
@@ -116,7 +119,7 @@ def test_chroma_server_down_gives_503_and_recovers_without_restart(chroma, tmp_p
     from service.api import create_app
 
     settings = Settings(data=tmp_path / "data", chroma_url=chroma.url, llm_backend="none", collection_prefix="down")
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    with TestClient(create_app(settings), base_url=LOCAL, raise_server_exceptions=False) as client:
         deadline = time.monotonic() + 300
         while not client.get("/readyz").json()["ready"]:
             assert time.monotonic() < deadline, client.get("/readyz").json()

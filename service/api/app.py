@@ -6,11 +6,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from pressqa.settings import Settings
-from service.api.auth import require_api_key
+from service.api.auth import ApiKeyMiddleware, require_api_key
 from service.api.errors import install_error_handlers
 from service.api.limits import BodyLimitMiddleware
+from service.api.origin import SameOriginWritesMiddleware
 from service.api.routes import ask, health, openai_compat, page, releases
 from service.api.startup import Startup
 
@@ -19,7 +21,10 @@ DESCRIPTION = """Question answering over press releases with exact-sentence cita
 * `/v1/chat/completions` speaks OpenAI's chat API (plain and streamed); citations travel in an extra
   `citations` field on the message (or on the final stream chunk) and as `[n]` markers in the text.
 * `/api/*` is the native API: ask, list, read, upload and delete releases.
-* When `PRESSQA_API_KEYS` is set, every `/api` and `/v1` route needs `Authorization: Bearer <key>`.
+* When `PRESSQA_API_KEYS` is set, every `/api` and `/v1` route needs `Authorization: Bearer <key>`
+  (checked before the body is read).
+* Only the Host names in `PRESSQA_ALLOWED_HOSTS` are answered (400 otherwise), and a POST/PUT/PATCH/DELETE
+  sent by a page of another origin is refused with 403.
 """
 
 
@@ -41,13 +46,17 @@ def create_app(settings: Settings, runtime: Any = None, *, index_bundled: bool =
     app.state.runtime = runtime
     app.state.startup = startup
 
-    # No CORS middleware on purpose: browsers keep other origins out of the API.
+    # Each add_middleware wraps the ones before it, so a request passes them bottom-up: Host, Origin, key, size.
+    # No CORS middleware on purpose: browsers keep other origins from reading the API.
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_request_bytes,
         max_upload_bytes=settings.max_upload_bytes,
         upload_path="/api/releases",
     )
+    app.add_middleware(ApiKeyMiddleware, keys=settings.api_key_list)
+    app.add_middleware(SameOriginWritesMiddleware, extra_origins=settings.allowed_origin_list)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_host_list)
     install_error_handlers(app)
 
     protected = [Depends(require_api_key)]

@@ -36,7 +36,9 @@ async def readyz(startup: StartupDep) -> JSONResponse:
     if status["ready"]:
         try:
             with anyio.fail_after(STORE_CHECK_S):
+                # Counted now, not at the last bundled batch: uploads and deletes change both.
                 status["indexing"]["releases"] = await run_in_threadpool(startup.runtime.store.count_releases)
+                status["indexing"]["chunks"] = await run_in_threadpool(startup.runtime.store.count_chunks)
         except Exception as exc:
             status["ready"] = False
             status["error"] = f"store unreachable: {type(exc).__name__}: {exc}"
