@@ -101,17 +101,21 @@ def serve(
 
 @app.command(name="eval")
 def evaluate(
-    gold: Annotated[Optional[list[Path]], typer.Option("--gold", help="Gold-facts YAML file(s).")] = None,
+    gold: Annotated[Optional[list[Path]], typer.Option("--gold", help="Gold-facts YAML file(s); each is a set, reported on its own.")] = None,
+    squad: Annotated[Optional[Path], typer.Option("--squad", help="A SQuAD 2.0 JSON file, indexed into a temporary data dir.")] = None,
+    squad_sample: Annotated[Optional[int], typer.Option("--squad-sample", help="Ask only a fixed, stratified sample of this many SQuAD questions.")] = None,
     data: DataOpt = None,
     corpus: Annotated[Optional[Path], typer.Option(help="Corpus root to index (default: bundled corpus).")] = None,
     url: Annotated[Optional[str], typer.Option(help="Evaluate a running pressqa service instead.")] = None,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the JSON report here.")] = None,
     junit: Annotated[Optional[Path], typer.Option(help="Write JUnit XML here.")] = None,
     markdown: Annotated[Optional[Path], typer.Option(help="Write a Markdown summary here.")] = None,
-    baseline: Annotated[Optional[Path], typer.Option(help="Previous JSON report to diff against.")] = None,
-    gate: Annotated[Optional[Path], typer.Option(help="Thresholds file; exit non-zero when one is missed.")] = None,
+    baseline_dir: Annotated[Optional[Path], typer.Option("--baseline-dir", help="Per-question baselines (<set>.json); fail when a baseline pass fails now.")] = None,
+    write_baseline: Annotated[bool, typer.Option("--write-baseline", help="Write this run's outcome as the baseline of each set (into --baseline-dir).")] = False,
+    gate: Annotated[Optional[Path], typer.Option(help="Thresholds file; exit non-zero when one is missed or unmeasured.")] = None,
+    question_timeout: Annotated[Optional[float], typer.Option("--question-timeout", help="Seconds per question (default: max(60, 4 x PRESSQA_LLM_TIMEOUT_S)).")] = None,
 ) -> None:
-    """Run the gold-facts evaluation and write reports."""
+    """Run the evaluation (gold-facts sets or a SQuAD 2.0 file) and write reports."""
     from eval.runner import eval_cli
 
     raise typer.Exit(
@@ -123,8 +127,12 @@ def evaluate(
             json_out=json_out,
             junit=junit,
             markdown=markdown,
-            baseline=baseline,
+            baseline_dir=baseline_dir,
+            write_baselines=write_baseline,
             gate=gate,
+            squad=squad,
+            squad_sample=squad_sample,
+            question_timeout_s=question_timeout,
         )
     )
 
