@@ -25,15 +25,27 @@ ERROR_TYPES = {
 }
 
 
-def error_response(status: int, message: str, *, details: list | None = None, headers: dict | None = None) -> JSONResponse:
+class ParameterError(StarletteHTTPException):
+    """A 400 naming the request parameter at fault, as OpenAI's `error.param`."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(400, message)
+        self.param = param
+
+
+def error_response(
+    status: int, message: str, *, details: list | None = None, headers: dict | None = None, param: str | None = None
+) -> JSONResponse:
     body: dict = {"message": message, "type": ERROR_TYPES.get(status, "api_error"), "code": status}
+    if param is not None:
+        body["param"] = param
     if details is not None:
         body["details"] = details
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    return error_response(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+    return error_response(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None), param=getattr(exc, "param", None))
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

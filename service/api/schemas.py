@@ -35,6 +35,7 @@ class ErrorBody(BaseModel):
     message: str
     type: str
     code: int | str | None = None
+    param: str | None = Field(None, description="The request parameter at fault, when one is.")
     details: list[dict[str, Any]] | None = None
 
 
@@ -135,7 +136,9 @@ class StreamOptions(BaseModel):
 
 
 class ChatCompletionRequest(BaseModel):
-    """OpenAI's request; sampling parameters are accepted and ignored (the chain decides)."""
+    """OpenAI's request. `stop` and `max_tokens` shape the answer; `n` > 1, `tools`, `logprobs` and a
+    `response_format` other than text are refused (400); sampling parameters (`temperature`, `top_p`, `seed`, …)
+    are accepted and have no effect, because answers are quoted, not sampled."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -144,7 +147,16 @@ class ChatCompletionRequest(BaseModel):
     stream: bool = False
     stream_options: StreamOptions | None = None
     temperature: float | None = None
-    max_tokens: int | None = None
+    max_tokens: int | None = Field(None, description="Truncate the answer to about this many tokens (four characters each); finish_reason is then 'length'.")
+    max_completion_tokens: int | None = Field(None, description="The newer name of max_tokens; the smaller of the two applies.")
+    stop: str | list[str] | None = Field(None, description="Up to 4 strings; the answer ends before the first one it contains.")
+    n: int | None = Field(None, description="Only 1: there is one extractive answer per question.")
+    tools: list[dict[str, Any]] | None = Field(None, description="Refused unless tool_choice is 'none': pressqa never calls tools.")
+    tool_choice: str | dict[str, Any] | None = None
+    functions: list[dict[str, Any]] | None = Field(None, description="Deprecated form of tools; refused the same way.")
+    function_call: str | dict[str, Any] | None = None
+    response_format: dict[str, Any] | None = Field(None, description="Only {'type': 'text'}.")
+    logprobs: bool | None = Field(None, description="Refused when true: quoted answers have no token probabilities.")
     since: date | None = Field(None, description="pressqa extension (send through extra_body): only releases on/after this date.")
     until: date | None = Field(None, description="pressqa extension: only releases on/before this date.")
     source: str | None = Field(None, max_length=200, description="pressqa extension: only releases from this source.")
@@ -165,7 +177,7 @@ class AssistantMessage(BaseModel):
 class Choice(BaseModel):
     index: int = 0
     message: AssistantMessage
-    finish_reason: Literal["stop"] = "stop"
+    finish_reason: Literal["stop", "length"] = "stop"
     logprobs: None = None
 
 
@@ -197,7 +209,7 @@ class ChunkDelta(BaseModel):
 class ChunkChoice(BaseModel):
     index: int = 0
     delta: ChunkDelta
-    finish_reason: Literal["stop"] | None = None
+    finish_reason: Literal["stop", "length"] | None = None
     logprobs: None = None
     citations: list[Citation] | None = None
 

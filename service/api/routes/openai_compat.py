@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 
 from service.api.deps import RuntimeDep
 from service.api.errors import ERROR_TYPES, llm_unavailable_class
+from service.api.openai_params import AnswerLimit, StreamLimit, cited_prefix, refuse_unsupported
 from service.api.schemas import (
     Answer,
     AnswerInfo,
@@ -84,12 +85,20 @@ def list_models() -> ModelList:
     return ModelList(data=[ModelCard(id=MODEL_ID, created=_STARTED)])
 
 
+@router.get("/models/{model_id}", response_model=ModelCard, responses={404: {"model": ErrorResponse, "description": "Not a model this server lists."}})
+def retrieve_model(model_id: str) -> ModelCard:
+    """The model card of `pressqa`, the one listed model (OpenAI's `models.retrieve`)."""
+    if model_id != MODEL_ID:
+        raise HTTPException(404, f"The model {model_id!r} does not exist; this server offers {MODEL_ID!r}.")
+    return ModelCard(id=MODEL_ID, created=_STARTED)
+
+
 @router.post(
     "/chat/completions",
     response_model=ChatCompletion,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "A chat.completion, or with `stream: true` server-sent chat.completion.chunk events ending with `data: [DONE]`."},
-        400: {"model": ErrorResponse, "description": "The last message is not a user message."},
+        400: {"model": ErrorResponse, "description": "The last message is not a user message, or a parameter pressqa cannot honour (`n` > 1, `tools`, `response_format` other than text, `logprobs`); `error.param` names it."},
         401: {"model": ErrorResponse, "description": "API keys are set and the request has none or a wrong one."},
         503: {"model": ErrorResponse, "description": "Still loading, or the language model is unavailable."},
         504: {"model": ErrorResponse, "description": "The language model did not answer in time."},
@@ -100,8 +109,14 @@ async def chat_completions(body: ChatCompletionRequest, runtime: RuntimeDep) -> 
 
     **Conversation.** The last message (role `user`) is the question; the earlier `user`/`assistant`
     turns are the history, so a follow-up such as "And Kyrgyzstan?" is understood in context.
-    `system`/`developer` messages are passed on as history; sampling parameters (`temperature`,
-    `max_tokens`, …) are accepted and ignored.
+    `system`/`developer` messages are passed on as history.
+
+    **Parameters.** `stop` ends the answer before the first stop sequence; `max_tokens` (or
+    `max_completion_tokens`) truncates it to about that many tokens (four characters each) with
+    `finish_reason: "length"`. Refused with a 400 naming the parameter: `n` other than 1, `tools` or
+    `functions` (unless `tool_choice`/`function_call` is `"none"`), `response_format` other than
+    `{"type": "text"}`, `logprobs: true`. Sampling parameters (`temperature`, `top_p`, `seed`, …) are
+    accepted and have no effect: answers are quoted from the releases, not sampled.
 
     **Citations.** The content carries `[n]` markers. The structured list (release id, title, date, URL,
     origin, quote, start, end — the same fields as `pressqa ask --json`) is in an extra field
@@ -118,7 +133,9 @@ async def chat_completions(body: ChatCompletionRequest, runtime: RuntimeDep) -> 
     **Filters** (pressqa extensions, e.g. through the SDK's `extra_body`): `since`, `until` (ISO dates),
     `source`. Token counts in `usage` are estimates (about four characters a token).
     """
+    refuse_unsupported(body)
     question, history = split_messages(body)
+    limit = AnswerLimit.of(body)
     kwargs = dict(history=history or None, since=body.since, until=body.until, source=body.source)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
@@ -126,34 +143,45 @@ async def chat_completions(body: ChatCompletionRequest, runtime: RuntimeDep) -> 
 
     if not body.stream:
         answer: Answer = await run_in_threadpool(runtime.chain.ask, question, **kwargs)
+        text, cut = limit.apply(answer.answer)
+        message = AssistantMessage(content=text, citations=cited_prefix(answer.citations, text))
         return ChatCompletion(
             id=completion_id,
             created=created,
             model=model,
-            choices=[Choice(message=AssistantMessage(content=answer.answer, citations=answer.citations))],
-            usage=_usage(body, answer.answer),
+            choices=[Choice(message=message, finish_reason="length" if cut == "length" else "stop")],
+            usage=_usage(body, text),
             pressqa=_info(answer),
         )
 
     stream = await run_in_threadpool(runtime.chain.stream, question, **kwargs)
     # The first item is fetched before the response starts, so a backend that is down is a clean 503.
     first = await run_in_threadpool(next, stream, _END)
-    events = _sse_events(first, stream, body, completion_id, created, model)
+    events = _sse_events(first, stream, body, completion_id, created, model, StreamLimit(limit))
     return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 def _sse(payload: Any) -> str:
     if isinstance(payload, ChatCompletionChunk):
         data = payload.model_dump(mode="json", exclude_none=True)
-        for choice in data["choices"]:
+        for choice, model_choice in zip(data["choices"], payload.choices):
             # OpenAI always sends these keys, null until the last chunk.
             choice.setdefault("finish_reason", None)
             choice.setdefault("logprobs", None)
+            # Citations keep their null fields ("url": null), the same shape as in the plain response.
+            if model_choice.citations is not None:
+                choice["citations"] = [c.model_dump(mode="json") for c in model_choice.citations]
+            if model_choice.delta.citations is not None:
+                choice["delta"]["citations"] = [c.model_dump(mode="json") for c in model_choice.delta.citations]
+        if payload.pressqa is not None:
+            data["pressqa"] = payload.pressqa.model_dump(mode="json")
         payload = data
     return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
 
-def _sse_events(first: Any, stream: Iterator, body: ChatCompletionRequest, completion_id: str, created: int, model: str) -> Iterator[str]:
+def _sse_events(
+    first: Any, stream: Iterator, body: ChatCompletionRequest, completion_id: str, created: int, model: str, limit: StreamLimit
+) -> Iterator[str]:
     """Plain generator: Starlette runs each step in the thread pool."""
 
     def chunk(delta: ChunkDelta, **extra: Any) -> ChatCompletionChunk:
@@ -161,16 +189,17 @@ def _sse_events(first: Any, stream: Iterator, body: ChatCompletionRequest, compl
         return ChatCompletionChunk(id=completion_id, created=created, model=model, choices=[ChunkChoice(delta=delta, **choice_extra)], **extra)
 
     yield _sse(chunk(ChunkDelta(role="assistant", content="")))
-    streamed = ""
     answer: Answer | None = None
     llm_error = llm_unavailable_class()
     try:
         item = first
         while item is not _END:
             if isinstance(item, str):
-                if item:
-                    streamed += item
-                    yield _sse(chunk(ChunkDelta(content=item)))
+                # After a stop sequence or max_tokens nothing more is sent, but the stream is read to its end
+                # for the answer's citations.
+                piece = limit.feed(item)
+                if piece:
+                    yield _sse(chunk(ChunkDelta(content=piece)))
             else:
                 answer = item
             item = next(stream, _END)
@@ -180,16 +209,16 @@ def _sse_events(first: Any, stream: Iterator, body: ChatCompletionRequest, compl
         yield _sse({"error": {"message": message, "type": ERROR_TYPES.get(status, "api_error"), "code": status}})
         yield "data: [DONE]\n\n"
         return
-    text = answer.answer if answer is not None else streamed
-    if answer is not None and text != streamed:
-        # Defensive: the contract says deltas concatenate to the answer; send whatever is missing.
-        rest = text[len(streamed):] if text.startswith(streamed) else ("\n" + text if streamed else text)
+    # Defensive: the contract says deltas concatenate to the answer; finish() sends whatever is missing.
+    rest = limit.finish(answer.answer if answer is not None else None)
+    if rest:
         yield _sse(chunk(ChunkDelta(content=rest)))
-    citations = answer.citations if answer is not None else []
+    text = limit.text
+    citations = cited_prefix(answer.citations, text) if answer is not None else []
     yield _sse(
         chunk(
             ChunkDelta(citations=citations),
-            finish_reason="stop",
+            finish_reason="length" if limit.reason == "length" else "stop",
             citations=citations,
             pressqa=_info(answer) if answer is not None else None,
         )
