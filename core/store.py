@@ -331,8 +331,15 @@ def make_store(settings) -> ReleaseStore:
             ssl=url.scheme == "https",
             settings=chroma_settings,
         )
+        hold = None
     else:
+        from core.store_lock import hold_data_dir
+
+        # Before opening: a second process on an embedded store would never see this one's dense writes.
+        hold = hold_data_dir(settings.data)
         path = settings.data / "chroma"
         path.mkdir(parents=True, exist_ok=True)
         client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-    return ReleaseStore(client, prefix=settings.collection_prefix)
+    store = ReleaseStore(client, prefix=settings.collection_prefix)
+    store.data_dir_hold = hold  # the lock lives as long as the store
+    return store
