@@ -36,7 +36,9 @@ def app(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("apifuzz")
     settings = Settings(data=root / "data", corpus=root / "no-corpus", chroma_url=None, llm_backend="none",
-                        max_upload_bytes=64_000, max_request_bytes=16_000)
+                        max_upload_bytes=64_000, max_request_bytes=16_000,
+                        # schemathesis' in-process ASGI client sends Host: testserver.
+                        allowed_hosts="127.0.0.1,localhost,testserver")
     runtime = Runtime(settings)
     assert runtime.indexer.ingest([SEED]).added == 1
     app = create_app(settings, runtime)
