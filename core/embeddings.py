@@ -147,10 +147,14 @@ class Embedder:
                 if dtype == "bf16":
                     with torch.autocast("cpu", dtype=torch.bfloat16):
                         emb = self.model.encode(
-                            texts, batch_size=self.batch_size, convert_to_tensor=True, normalize_embeddings=False
+                            texts, batch_size=self.batch_size, convert_to_tensor=True, normalize_embeddings=False,
+                            show_progress_bar=False,
                         )
                 else:
-                    emb = self.model.encode(texts, batch_size=self.batch_size, convert_to_tensor=True, normalize_embeddings=False)
+                    emb = self.model.encode(
+                        texts, batch_size=self.batch_size, convert_to_tensor=True, normalize_embeddings=False,
+                        show_progress_bar=False,
+                    )
             finally:
                 if torch.get_num_threads() != threads:
                     torch.set_num_threads(threads)

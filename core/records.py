@@ -29,6 +29,8 @@ class Release:
     url: str | None = None
     place: str | None = None  # dateline
     id: str = field(default="")
+    # The codec the file was read with ("utf-8", "cp1252", …). Not part of content_hash: the text already is.
+    encoding: str | None = None
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -77,6 +79,7 @@ class ReleaseMeta:
     origin: str
     content_hash: str
     chunk_count: int
+    encoding: str | None = None
 
 
 @dataclass(frozen=True)

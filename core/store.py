@@ -61,6 +61,8 @@ def release_metadata(release: Release, chunk_count: int) -> dict[str, Any]:
     meta.update(_optional_fields(release))
     if release.place:
         meta["place"] = release.place
+    if release.encoding:
+        meta["encoding"] = release.encoding
     return meta
 
 
@@ -75,6 +77,7 @@ def release_meta(release_id: str, meta: dict[str, Any]) -> ReleaseMeta:
         origin=meta.get("origin", ""),
         content_hash=meta.get("content_hash", ""),
         chunk_count=int(meta.get("chunk_count", 0)),
+        encoding=meta.get("encoding"),
     )
 
 

@@ -14,6 +14,7 @@ from core.records import Chunk, Release
 
 # Chunks embedded per encode call: large enough to sort by length and keep both cores busy.
 GROUP_CHUNKS = 512
+UTF8_NAMES = {"utf-8", "utf-8-sig", "ascii"}
 
 
 @dataclass
@@ -24,6 +25,8 @@ class IngestSummary:
     chunks: int = 0  # chunks written in this run
     skipped: list[dict] = field(default_factory=list)  # {"path", "reason"}
     errors: list[dict] = field(default_factory=list)  # {"path", "error"}
+    # Files read in an encoding other than UTF-8 (a legacy one found by charset-normalizer, or declared).
+    encodings: list[dict] = field(default_factory=list)  # {"path", "encoding"}
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -34,13 +37,22 @@ class IngestSummary:
 
 @dataclass
 class IngestProgress:
-    """Passed to the progress callback after each file and each stored group."""
+    """Passed to the progress callback after each file read and each group stored; counts what is really done.
+
+    A feed is one file but thousands of releases, so progress is counted in releases: `releases_done` are
+    written (this run) or found unchanged or skipped, out of `releases_loaded` read so far.
+    """
 
     files_done: int = 0
     files_total: int = 0
     releases_loaded: int = 0
-    releases_done: int = 0
-    chunks: int = 0
+    releases_written: int = 0
+    releases_passed: int = 0  # unchanged, duplicate ids, no text: done without a write
+    chunks: int = 0  # chunks written in this run
+
+    @property
+    def releases_done(self) -> int:
+        return self.releases_written + self.releases_passed
 
 
 @dataclass
@@ -73,6 +85,13 @@ class Indexer:
         files = list(iter_release_files([Path(p) for p in paths]))
         return self._run(self._load_files(files), len(files), progress)
 
+    @staticmethod
+    def estimate_releases(paths: Iterable[str | Path]) -> int:
+        """Releases the files will give (feed items counted), for a progress bar's total before any is read."""
+        from ingest.loaders import estimate_releases, iter_release_files
+
+        return sum(estimate_releases(path) for path in iter_release_files([Path(p) for p in paths]))
+
     def ingest_releases(
         self, releases: Iterable[Release], progress: Callable[[IngestProgress], None] | None = None
     ) -> IngestSummary:
@@ -80,11 +99,13 @@ class Indexer:
         return self._run(iter([(None, list(releases), None)]), 1, progress)
 
     def _load_files(self, files: Sequence[Path]) -> Iterator[tuple[str, list[Release] | None, tuple[str, str] | None]]:
-        from ingest.loaders import BrokenFile, UnsupportedFile, load_file
+        from ingest.loaders import BrokenFile, PartialFile, UnsupportedFile, load_file
 
         for path in files:
             try:
                 yield str(path), load_file(path), None
+            except PartialFile as e:  # a feed cut off: its complete items are kept, the break is reported
+                yield str(path), e.releases, ("error", str(e))
             except UnsupportedFile as e:
                 yield str(path), None, ("skipped", str(e) or "unsupported file")
             except BrokenFile as e:
@@ -111,7 +132,7 @@ class Indexer:
                     producer.join()
                     raise item
                 self._store_group(item, summary)
-                state.releases_done += len(item.releases)
+                state.releases_written += len(item.releases)
                 state.chunks = summary.chunks
                 state.files_done = max(state.files_done, item.files_done)
                 if progress:
@@ -136,10 +157,17 @@ class Indexer:
                         summary.skipped.append({"path": path, "reason": reason})
                     else:
                         summary.errors.append({"path": path, "error": reason})
+                if not releases:
+                    if progress:
+                        progress(state)
                     continue
-                releases = self._first_of_each_id(releases, seen, summary)
-                fresh = self._changed(releases, summary, pending)
+                encoding = releases[0].encoding
+                if path and encoding and encoding not in UTF8_NAMES:
+                    summary.encodings.append({"path": path, "encoding": encoding})
                 state.releases_loaded += len(releases)
+                kept = self._first_of_each_id(releases, seen, summary)
+                fresh = self._changed(kept, summary, pending)
+                state.releases_passed += len(releases) - len(fresh)
                 for release in fresh:
                     if release.id in pending:  # the same id twice: store the first before the second
                         groups.put(group)
@@ -147,6 +175,7 @@ class Indexer:
                     chunks = chunk_release(release, self.embedder.count_tokens, self.max_tokens)
                     if not chunks:
                         summary.skipped.append({"path": release.origin, "reason": "no text"})
+                        state.releases_passed += 1
                         continue
                     group.releases.append(release)
                     group.chunks.append(chunks)
@@ -156,6 +185,8 @@ class Indexer:
                         groups.put(group)
                         group, pending = _Group(), set()
                 group.files_done = files_done
+                if progress:
+                    progress(state)  # releases read (and unchanged ones) show before the slow write
             if group.releases:
                 groups.put(group)
             groups.put(_DONE)

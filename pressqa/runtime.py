@@ -46,6 +46,12 @@ class Runtime:
 
         return Indexer(self.store, self.embedder, max_tokens=self.settings.chunk_max_tokens)
 
+    def estimate_releases(self, paths) -> int:
+        """Releases the files will give (feed items counted), without loading the embedder: a progress total."""
+        from ingest.pipeline import Indexer
+
+        return Indexer.estimate_releases(paths)
+
     @cached_property
     def chain(self):
         from service.chain import AnswerChain

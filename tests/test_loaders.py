@@ -272,8 +272,6 @@ def test_json_and_jsonl(tmp_path):
         ("binary.rss", b"\x00\x01\x02<rss>", BrokenFile, "binary"),
         ("cut.rss", FEED.read_bytes()[:5000], BrokenFile, r"invalid XML at line \d+, column \d+"),
         ("cut.atom", ATOM.encode()[:300], BrokenFile, "invalid XML"),
-        ("latin.txt", "Café au lait".encode("latin-1"), BrokenFile, "not valid UTF-8"),
-        ("latin.md", "---\ntitle: Café\n---\nbody".encode("latin-1"), BrokenFile, "not valid UTF-8"),
         ("latin.rss", '<?xml version="1.0" encoding="utf-8"?><rss><channel><title>Café</title></channel></rss>'.encode("latin-1"), BrokenFile, "invalid XML"),
         ("image.png", b"\x89PNG", UnsupportedFile, r"^\.png is not a supported type$"),
         ("README", b"hello", UnsupportedFile, "without a suffix"),

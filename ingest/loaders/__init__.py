@@ -7,13 +7,14 @@ non-breaking spaces as spaces) because every later offset and quote points into 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePath
 
-from ingest.loaders.errors import BrokenFile, UnsupportedFile
+from ingest.loaders.errors import BrokenFile, PartialFile, UnsupportedFile
 from core.records import Release
 
-__all__ = ["BrokenFile", "UnsupportedFile", "SUPPORTED_SUFFIXES", "MAX_BYTES", "iter_release_files", "load_file", "load_bytes"]
+__all__ = ["BrokenFile", "PartialFile", "UnsupportedFile", "SUPPORTED_SUFFIXES", "MAX_BYTES", "iter_release_files", "load_file", "load_bytes", "estimate_releases"]
 
 MAX_BYTES = 50 * 1024 * 1024
 Loader = Callable[[str, bytes, str], list[Release]]
@@ -93,3 +94,23 @@ def load_bytes(name: str, data: bytes, max_bytes: int = MAX_BYTES) -> list[Relea
     loader = _loader_for(name)
     _check_size(len(data), max_bytes)
     return loader(name, data, name)
+
+
+_FEED_ITEM = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s>/]")
+
+
+def estimate_releases(path: Path) -> int:
+    """How many releases a file will give, without parsing it: feed items counted by their tags, JSONL by lines.
+
+    For progress bars only (a 2,031-item feed is one file but two thirds of the bundled corpus's work).
+    """
+    suffix = path.suffix.lower()
+    if suffix not in (".rss", ".xml", ".atom", ".jsonl"):
+        return 1
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return 1
+    if suffix == ".jsonl":
+        return max(1, sum(1 for line in data.splitlines() if line.strip()))
+    return max(1, len(_FEED_ITEM.findall(data)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser
 
@@ -40,8 +41,19 @@ def check_not_empty_or_binary(data: bytes) -> None:
         raise BrokenFile("binary content (NUL bytes), not text")
 
 
-def decode(data: bytes, declared: str | None = None) -> str:
-    """Strict decoding: a BOM, else the declared encoding, else UTF-8; garbage is reported, never guessed."""
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    encoding: str  # the codec the bytes were read with, as Python names it ("utf-8", "cp1252", …)
+
+
+# Control characters other than tab, newline, carriage return and form feed: text has almost none, binary plenty.
+_CONTROL = re.compile("[\x01-\x08\x0b\x0e-\x1f\x7f]")
+MAX_CONTROL_SHARE = 0.01
+
+
+def decode(data: bytes, declared: str | None = None) -> Decoded:
+    """A BOM, else the declared encoding (strictly), else UTF-8, else the legacy encoding charset-normalizer finds."""
     check_not_empty_or_binary(data)
     for bom, encoding in _BOMS:
         if data.startswith(bom):
@@ -55,14 +67,38 @@ def decode(data: bytes, declared: str | None = None) -> str:
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as e:
-        raise BrokenFile(f"not valid {encoding.upper()} text (undecodable byte at offset {e.start})") from None
+        if encoding != "utf-8" or declared:
+            raise BrokenFile(f"not valid {encoding.upper()} text (undecodable byte at offset {e.start})") from None
+        encoding, text = _decode_legacy(data, e.start)
     except (UnicodeError, ValueError) as e:
         raise BrokenFile(f"cannot decode as {encoding}: {e}") from None
     if "\x00" in text:
         raise BrokenFile("binary content (NUL characters), not text")
     if not text.strip():
         raise BrokenFile("empty file")
-    return text
+    return Decoded(text, codecs.lookup(encoding).name)
+
+
+def _decode_legacy(data: bytes, bad_offset: int) -> tuple[str, str]:
+    """Windows-1252, Latin-1, KOI8-R…: old press releases were saved in whatever the desk's PC used."""
+    from charset_normalizer import from_bytes
+
+    matches = from_bytes(data)
+    best = matches.best()
+    if best is None:
+        raise BrokenFile(f"binary or unknown encoding: not valid UTF-8 (undecodable byte at offset {bad_offset}) and no legacy encoding fits")
+    # Western text reads cleanly (equal, lowest chaos) as cp1250/1252/1257, mac_latin2…; the language guess that
+    # breaks the tie is unreliable on a short release ("Café" came out "Cafť" in mac_latin2). cp1252 is what such
+    # files nearly always are (browsers read "latin-1" as windows-1252 too), so it wins every tie on chaos.
+    cleanest = {m.encoding for m in matches if m.chaos == best.chaos}
+    encoding = "cp1252" if "cp1252" in cleanest else best.encoding
+    try:
+        text = data.decode(encoding)
+    except (UnicodeError, LookupError):
+        encoding, text = best.encoding, str(best)
+    if len(_CONTROL.findall(text)) > MAX_CONTROL_SHARE * len(text):
+        raise BrokenFile("binary content (control bytes), not text")
+    return encoding, text
 
 
 def clean_inline(text: str) -> str:

@@ -22,7 +22,8 @@ def declared_html_encoding(data: bytes) -> str | None:
 
 def load_html(name: str, data: bytes, origin: str) -> list[Release]:
     check_not_empty_or_binary(data)
-    tree = parse_html(decode(data, declared_html_encoding(data)))
+    decoded = decode(data, declared_html_encoding(data))
+    tree = parse_html(decoded.text)
     meta: dict[str, str] = {}
     for node in tree.css("meta"):
         attrs = node.attributes
@@ -57,6 +58,7 @@ def load_html(name: str, data: bytes, origin: str) -> list[Release]:
             source=source or publisher_for_url(url) or find_attribution(text) or agency,
             url=url,
             place=place,
+            encoding=decoded.encoding,
         )
     ]
 

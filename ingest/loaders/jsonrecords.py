@@ -14,8 +14,9 @@ LIST_KEYS = ("releases", "items", "records", "data")
 
 
 def load_json(name: str, data: bytes, origin: str) -> list[Release]:
+    decoded = decode(data)
     try:
-        value = json.loads(decode(data))
+        value = json.loads(decoded.text)
     except ValueError as e:  # JSONDecodeError, and ints too long to convert
         raise BrokenFile(f"invalid JSON: {e}") from None
     except RecursionError:
@@ -23,16 +24,17 @@ def load_json(name: str, data: bytes, origin: str) -> list[Release]:
     if isinstance(value, dict):
         key = next((k for k in LIST_KEYS if isinstance(value.get(k), list)), None)
         if key is None:
-            return [_release(value, origin, "the record")]
+            return [_release(value, origin, "the record", decoded.encoding)]
         value = value[key]
     if not isinstance(value, list):
         raise BrokenFile(f"JSON holds a {type(value).__name__}, not release records")
-    return [_release(record, f"{origin}#record-{i}", f"record {i}") for i, record in enumerate(value, start=1)]
+    return [_release(record, f"{origin}#record-{i}", f"record {i}", decoded.encoding) for i, record in enumerate(value, start=1)]
 
 
 def load_jsonl(name: str, data: bytes, origin: str) -> list[Release]:
     releases = []
-    for n, line in enumerate(decode(data).splitlines(), start=1):
+    decoded = decode(data)
+    for n, line in enumerate(decoded.text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -41,11 +43,11 @@ def load_jsonl(name: str, data: bytes, origin: str) -> list[Release]:
             raise BrokenFile(f"line {n}: invalid JSON: {e}") from None
         except RecursionError:
             raise BrokenFile(f"line {n}: invalid JSON: nested too deeply") from None
-        releases.append(_release(record, f"{origin}#line-{n}", f"line {n}"))
+        releases.append(_release(record, f"{origin}#line-{n}", f"line {n}", decoded.encoding))
     return releases
 
 
-def _release(record: object, origin: str, where: str) -> Release:
+def _release(record: object, origin: str, where: str, encoding: str) -> Release:
     if not isinstance(record, dict):
         raise BrokenFile(f"{where}: a {type(record).__name__}, not a release object")
     record = {str(k).lower(): v for k, v in record.items()}
@@ -65,6 +67,7 @@ def _release(record: object, origin: str, where: str) -> Release:
         source=_field(record, "source", "publisher", "author") or publisher_for_url(url) or find_attribution(text) or agency,
         url=url,
         place=_field(record, "place", "dateline") or place,
+        encoding=encoding,
     )
 
 

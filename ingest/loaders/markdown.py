@@ -62,7 +62,8 @@ def markdown_to_paragraphs(markdown: str, take_heading: bool = False) -> tuple[s
 
 
 def load_markdown(name: str, data: bytes, origin: str) -> list[Release]:
-    meta, body = split_front_matter(decode(data))
+    decoded = decode(data)
+    meta, body = split_front_matter(decoded.text)
     try:
         title = _string(meta.get("title"))
         heading, paragraphs = markdown_to_paragraphs(body, take_heading=not title)
@@ -89,6 +90,7 @@ def load_markdown(name: str, data: bytes, origin: str) -> list[Release]:
             or find_attribution(text) or agency,
             url=url,
             place=_string(meta.get("place") or meta.get("dateline")) or place,
+            encoding=decoded.encoding,
         )
     ]
 

@@ -22,7 +22,8 @@ _FIELD = re.compile(r"^(?P<key>title|date|published|source|url|link|place|dateli
 
 
 def load_text(name: str, data: bytes, origin: str) -> list[Release]:
-    text = decode(data)
+    decoded = decode(data)
+    text = decoded.text
     published = None
     m = _CHROME.search(text[:2000])
     if m:
@@ -51,6 +52,7 @@ def load_text(name: str, data: bytes, origin: str) -> list[Release]:
             source=fields.get("source") or find_attribution(body) or agency,
             url=fields.get("url") or fields.get("link"),
             place=fields.get("place") or fields.get("dateline") or place,
+            encoding=decoded.encoding,
         )
     ]
 

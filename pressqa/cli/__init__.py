@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Optional
 
-# Never reach for a model hub: every model is bundled; a missing one must fail with a clear message.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-# Model-loading progress bars are noise on a CLI whose own progress bar shows the work.
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from pressqa.logs import quiet_libraries
 
-import typer
+# Offline, no telemetry, no library progress bars: set before any library is imported.
+quiet_libraries()
+
+import typer  # noqa: E402
 
 from pressqa.settings import Settings
 

@@ -81,6 +81,8 @@ def _print_summary(summary: IngestSummary, store) -> None:
     out.print(table)
     for s in summary.skipped:
         out.print(f"[yellow]skipped[/] {s['path']}: {s['reason']}", highlight=False)
+    for e in summary.encodings:
+        out.print(f"[cyan]decoded[/] {e['path']} as {e['encoding']} (not UTF-8)", highlight=False)
     for e in summary.errors:
         out.print(f"[red]error[/] {e['path']}: {e['error']}", highlight=False)
 

@@ -5,6 +5,7 @@
 const $ = (id) => document.getElementById(id);
 const state = { history: [], busy: false, releaseOffset: 0, pollTimer: null };
 const PAGE = 50;
+const HISTORY_TURNS = 20; // messages sent as history (the API takes at most 50)
 
 // ---- API access with an optional bearer key (asked for on 401, kept for this tab only) ----------
 
@@ -94,7 +95,7 @@ function renderAnswer(node, text, citations, abstained) {
   }
 }
 
-// Parse OpenAI-style server-sent events from a fetch body; calls onEvent(object) per data line.
+// Parse server-sent events from a fetch body; calls onEvent(name, object) per event ("message" when unnamed).
 async function readSSE(response, onEvent) {
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
@@ -105,51 +106,58 @@ async function readSSE(response, onEvent) {
     buffer += decoder.decode(value, { stream: true });
     let cut;
     while ((cut = buffer.indexOf("\n\n")) >= 0) {
-      const event = buffer.slice(0, cut);
+      const block = buffer.slice(0, cut);
       buffer = buffer.slice(cut + 2);
-      for (const line of event.split("\n")) {
-        if (!line.startsWith("data:")) continue;
-        const data = line.slice(5).trim();
-        if (data === "[DONE]") return;
-        onEvent(JSON.parse(data));
+      let name = "message";
+      const data = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) name = line.slice(6).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).trim());
       }
+      if (!data.length) continue;
+      if (data.join("\n") === "[DONE]") return;
+      onEvent(name, JSON.parse(data.join("\n")));
       // Deltas that arrive in one burst are still shown one after another, like typing.
-      if (buffer.includes("\n\n")) await new Promise((resolve) => setTimeout(resolve, 12));
+      if (name === "delta" && buffer.includes("\n\n")) await new Promise((resolve) => setTimeout(resolve, 12));
     }
   }
 }
 
+// The native stream: "status" events (what the chain is doing) until the text starts, "delta" pieces, "answer".
 async function ask(question) {
   state.busy = true;
   $("send").disabled = true;
   addMessage("user", question);
   const node = addMessage("assistant", "");
   node.classList.add("pending");
-  const messages = [...state.history, { role: "user", content: question }];
+  node.textContent = "thinking…";
   let text = "";
-  let citations = [];
-  let abstained = false;
+  let answer = null;
   try {
-    const response = await api("/v1/chat/completions", {
+    const response = await api("/api/ask/stream", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ model: "pressqa", messages, stream: true }),
+      body: JSON.stringify({ question, history: state.history.slice(-HISTORY_TURNS) }),
     });
     if (!response.ok) throw new Error(await errorText(response));
-    await readSSE(response, (event) => {
-      if (event.error) throw new Error(event.error.message || "error");
-      const choice = (event.choices || [])[0];
-      if (!choice) return;
-      if (choice.delta && choice.delta.content) {
-        text += choice.delta.content;
+    await readSSE(response, (name, data) => {
+      if (name === "error") throw new Error((data.error && data.error.message) || "error");
+      if (name === "status" && !text) {
+        node.textContent = data.message || "working…";
+        node.classList.add("working");
+      } else if (name === "delta" && data.text) {
+        text += data.text;
+        node.classList.remove("working");
         node.textContent = text;
         node.scrollIntoView({ block: "end" });
+      } else if (name === "answer") {
+        answer = data;
       }
-      if (choice.citations) citations = choice.citations;
-      if (event.pressqa) abstained = event.pressqa.abstained;
     });
-    renderAnswer(node, text, citations, abstained);
-    state.history.push({ role: "user", content: question }, { role: "assistant", content: text });
+    if (!answer) throw new Error("the answer stream ended early");
+    node.classList.remove("working");
+    renderAnswer(node, answer.answer || text, answer.citations, answer.abstained);
+    state.history.push({ role: "user", content: question }, { role: "assistant", content: answer.answer || text });
   } catch (err) {
     node.className = "msg error";
     node.textContent = "Error: " + err.message;
@@ -251,13 +259,19 @@ async function pollReady() {
     } else if (!status.ready) {
       $("status").textContent = "Loading models and index…";
     } else if (ix.active) {
-      $("status").textContent = `Indexing the bundled corpus: ${ix.done}/${ix.total} files, ${ix.releases} releases (answers use what is indexed so far)`;
+      const total = ix.releases_total || ix.total;
+      const done = ix.releases_total ? ix.releases_done : ix.done;
+      const percent = total ? Math.floor((100 * done) / total) : 0;
+      $("status").textContent = `Indexing the bundled corpus: ${done.toLocaleString()} of ${total.toLocaleString()} releases ` +
+        `(${percent}%), ${ix.releases.toLocaleString()} releases and ${ix.chunks.toLocaleString()} chunks searchable so far`;
+      delay = 1000;
     } else {
       $("status").textContent = `Ready · ${ix.releases} release${ix.releases === 1 ? "" : "s"} indexed`;
       delay = 15000;
     }
     bar.hidden = !ix.active;
-    if (ix.total) { bar.max = ix.total; bar.value = ix.done; }
+    if (ix.releases_total) { bar.max = ix.releases_total; bar.value = ix.releases_done; }
+    else if (ix.total) { bar.max = ix.total; bar.value = ix.done; }
     if (status.ready && (ix.active || !state.loadedOnce)) {
       state.loadedOnce = true;
       if (!state.releaseOffset || state.releaseOffset <= PAGE) loadReleases(false);
