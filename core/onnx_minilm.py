@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -67,16 +68,20 @@ def ensure_int8_model(transformer, model_path: Path, cache_dir: Path, hidden_siz
         transformer.config._attn_implementation = "eager"  # the ONNX attention fusion recognises the eager graph
         try:
             sample = torch.ones((2, 8), dtype=torch.long)
-            torch.onnx.export(
-                LastHiddenState(transformer).eval(),
-                (sample, sample, torch.zeros_like(sample)),
-                str(tmp / "fp32.onnx"),
-                input_names=list(INPUTS),
-                output_names=["last_hidden_state"],
-                dynamic_axes={name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "last_hidden_state")},
-                opset_version=17,
-                dynamo=False,
-            )
+            # The tracer warns about data-dependent branches and index ops in its output on the console; the exported
+            # encoder is checked against fp32 on real sentences before it is used (MIN_INT8_COSINE), which is the check.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(
+                    LastHiddenState(transformer).eval(),
+                    (sample, sample, torch.zeros_like(sample)),
+                    str(tmp / "fp32.onnx"),
+                    input_names=list(INPUTS),
+                    output_names=["last_hidden_state"],
+                    dynamic_axes={name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "last_hidden_state")},
+                    opset_version=17,
+                    dynamo=False,
+                )
         finally:
             transformer.config._attn_implementation = attn
         fused = optimizer.optimize_model(

@@ -45,6 +45,20 @@ class _DropLibraryChatter(logging.Filter):
         return f"{os.sep}onnxruntime{os.sep}quantization{os.sep}" not in record.pathname
 
 
+class _DropProbes(logging.Filter):
+    """uvicorn's access line for every /readyz and /healthz poll (the page polls each second while indexing)."""
+
+    PROBES = ("/readyz", "/healthz")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 5 and isinstance(args[2], str):
+            path = args[2].split("?", 1)[0]
+            # 503 is the probe's normal answer while the models load; anything else (a 500) stays in the log.
+            return not (path in self.PROBES and args[4] in (200, 503))
+        return True
+
+
 def setup_logging(level: int = logging.INFO) -> None:
     """One handler on stderr: pressqa's lines at `level`, libraries at WARNING, the quantizer's chatter dropped."""
     quiet_libraries()
@@ -60,6 +74,9 @@ def setup_logging(level: int = logging.INFO) -> None:
         logging.getLogger(name).setLevel(level)
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    access = logging.getLogger("uvicorn.access")  # uvicorn's dictConfig later replaces handlers, keeps filters
+    if not any(isinstance(f, _DropProbes) for f in access.filters):
+        access.addFilter(_DropProbes())
     try:  # transformers keeps its own verbosity and progress-bar switches besides the environment
         from transformers.utils import logging as hf_logging
 

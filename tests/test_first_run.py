@@ -209,6 +209,28 @@ def test_setup_logging_drops_the_quantizer_chatter_and_keeps_pressqa_lines(capsy
     assert "pressqa: embedder loaded (int8) in 3.1 s" in err
 
 
+def test_probe_polls_stay_out_of_the_access_log():
+    import copy
+    import logging.config
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    from pressqa.logs import setup_logging
+
+    setup_logging()
+    logging.config.dictConfig(copy.deepcopy(LOGGING_CONFIG))  # what uvicorn.run does; the filter must survive it
+    access = logging.getLogger("uvicorn.access")
+    seen = []
+    access.addHandler(handler := logging.Handler())
+    handler.emit = lambda record: seen.append(record.args[2])
+    try:
+        for path, status in (("/readyz", 503), ("/readyz", 200), ("/healthz", 200), ("/api/ask", 200), ("/readyz", 500)):
+            access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:1", "GET", path, "1.1", status)
+    finally:
+        access.removeHandler(handler)
+    assert seen == ["/api/ask", "/readyz"]
+
+
 def test_startup_logs_one_line_per_phase_with_its_duration(tmp_path, caplog):
     from service.api.startup import Startup
 

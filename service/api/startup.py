@@ -29,6 +29,12 @@ def corpus_files(corpus: Path) -> list[Path]:
     return [p for p in files if seed in p.parents] + [p for p in files if seed not in p.parents]
 
 
+def _describe_llm(llm: Any) -> str:
+    loaded = getattr(llm, "loaded", None)  # the local model, already loaded by then
+    dtype = getattr(loaded, "dtype_name", None)
+    return f"{type(llm).__name__}, {dtype}" if dtype else type(llm).__name__
+
+
 class Startup:
     """Owns the start-up thread; `write_lock` serializes every write to the index (bundled, uploads, deletes)."""
 
@@ -81,7 +87,7 @@ class Startup:
             # Touching each part builds it once; the chain then shares them.
             store = self._phase("store opened", lambda: self.runtime.store, lambda s: f"{s.count_releases():,} releases")
             self._phase("embedder loaded", lambda: self.runtime.embedder, lambda e: getattr(e, "dtype", "?"))
-            llm = self._phase("language model loaded", lambda: self._load_llm(), lambda m: type(m).__name__)
+            llm = self._phase("language model loaded", self._load_llm, _describe_llm)
             self._phase("answer chain built", lambda: self.runtime.chain)
             del store, llm
             self._count()
