@@ -151,6 +151,8 @@ class Startup:
                 self.files_done = files_before + len(batch)
                 self.releases_total = max(self.releases_total, self.releases_done)
                 self._count()
+                if batch is seeded:
+                    log.info("seed indexed in %s: the demo question is answerable", seconds(time.perf_counter() - started))
         finally:
             self.indexing = False
             # Done is done: an overestimate (a broken file, an empty feed item) must not leave the bar short.

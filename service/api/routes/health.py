@@ -28,9 +28,11 @@ async def healthz() -> dict:
 async def readyz(startup: StartupDep) -> JSONResponse:
     """Readiness: 200 once the models and the index are loaded and the store answers, 503 before.
 
-    The body also reports the background indexing of the bundled corpus
-    (`indexing.done` of `indexing.total` files, `indexing.releases` releases indexed so far); questions
-    are answered from what is indexed so far, so readiness does not wait for indexing to finish.
+    The body also reports the start-up `phase` and the background indexing of the bundled corpus:
+    `indexing.releases_done` of `indexing.releases_total` releases (a feed's items counted; `percent`),
+    `indexing.chunks_written`, `indexing.done` of `indexing.total` files, and `indexing.releases` /
+    `indexing.chunks` searchable now. Questions are answered from what is indexed so far, so readiness does
+    not wait for indexing to finish.
     """
     status = startup.status()
     if status["ready"]:
