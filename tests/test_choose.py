@@ -256,11 +256,14 @@ def _openai(base_url: str, model: str = "served", timeout: float = 120) -> objec
 def _copy_prompts(tmp_path, reply: dict):
     """A prompt that has SmolLM2-135M copy a fixed JSON reply: the tiny model does not follow the real prompt's format.
 
-    It still carries the question and the sentences, so the request is the chooser's real one.
+    It leaves out the question and the sentences (given either, the model answers in prose instead); the test with
+    the shipped prompt and the refusing HTTP server check that those reach the server.
     """
     text = json.dumps(reply).replace("{", "{{").replace("}", "}}")
-    (tmp_path / "choose.system.txt").write_text("You output JSON only. The user's message is JSON; output it unchanged.")
-    (tmp_path / "choose.user.txt").write_text(f"{text}\n{text}\n{text}\n(do not answer: {{question}} {{sentences}})")
+    (tmp_path / "choose.system.txt").write_text(
+        "You output JSON only. The user's message is JSON; output it unchanged. Ignore this context: {{question}}"
+    )
+    (tmp_path / "choose.user.txt").write_text(f"{text}\n{text}\n{text}")
     return tmp_path
 
 
