@@ -53,7 +53,57 @@ class Runtime:
         return Indexer.estimate_releases(paths)
 
     @cached_property
+    def reader(self):
+        from service.reader import Reader
+        from service.reader.model import ReaderParams
+
+        return Reader(ReaderParams.load(self.settings.reader_params), self.embedder.encode)
+
+    @cached_property
+    def chooser(self):
+        """An OpenAI-compatible model choosing among the reader's candidates; none for the embedded default."""
+        if self.settings.llm_backend != "openai":
+            return None
+        from service.choose import LlmChooser
+
+        return LlmChooser(
+            self.llm,
+            candidates=self.settings.llm_choice_candidates,
+            max_tokens=self.settings.llm_choice_max_tokens,
+            json_mode=self.settings.llm_choice_json_mode,
+        )
+
+    def rewrite_follow_up(self, conversation: str, question: str) -> str:
+        """The LLM's standalone form of a follow-up (condense keeps it only if it adds no name)."""
+        if self.settings.llm_backend == "none":
+            return ""
+        from service.prompts import load_prompt
+
+        messages = load_prompt("condense").format_messages(history=conversation, question=question)
+        return str(self.llm.invoke(messages).content or "")
+
+    @cached_property
+    def retriever(self):
+        from service.retrieval import HybridRetriever
+
+        return HybridRetriever(
+            store=self.store,
+            embedder=self.embedder,
+            lexical=self.lexical,
+            dense_candidates=self.settings.dense_candidates,
+            lexical_candidates=self.settings.lexical_candidates,
+            k=self.settings.retrieve_k,
+        )
+
+    @cached_property
     def chain(self):
         from service.chain import AnswerChain
 
-        return AnswerChain(self)
+        return AnswerChain(
+            store=self.store,
+            embedder=self.embedder,
+            retriever=self.retriever,
+            reader=self.reader,
+            chooser=self.chooser,
+            rewrite=self.rewrite_follow_up,
+        )

@@ -48,6 +48,22 @@ class Settings(BaseSettings):
     llm_max_new_tokens: int = 96
     llm_dtype: Literal["auto", "bf16", "fp32"] = Field("auto", description="Local model dtype; auto: bf16 where the CPU has native bf16 (measured faster), else fp32.")
     llm_threads: int | None = Field(None, description="Torch threads for the local model; default: the CPUs this process may use.")
+    llm_choice_candidates: int = Field(
+        10, description="With llm_backend=openai: how many of the reader's candidate sentences the model chooses among."
+    )
+    llm_choice_max_tokens: int = Field(
+        128, ge=16, description="With llm_backend=openai: the most tokens the model may write for its JSON choice."
+    )
+    llm_choice_json_mode: bool = Field(
+        True,
+        description="With llm_backend=openai: ask for response_format=json_object (a server that refuses it is asked "
+        "once more without it, and no longer after that).",
+    )
+
+    # Reader
+    reader_params: Path | None = Field(
+        None, description="Fitted reader parameters (JSON); default: service/reader/params/reader.json, refit by `python -m eval.fit_reader --squad-train`."
+    )
 
     # Service
     host: str = "127.0.0.1"

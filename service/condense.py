@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from service.question import STOPWORDS, entities, tokens
+from service.names import entities, tokens
+from service.reader.lexicon import STOPWORDS
 from service.records import Message
 
 _ELLIPTICAL = re.compile(r"^\s*(?:and|what about|how about|and what about|same for|also)\s+(?:for\s+)?(.+?)\s*[?.!]*\s*$", re.I)

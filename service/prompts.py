@@ -13,7 +13,6 @@ PROMPTS_DIR = REPO_ROOT / "prompts"
 
 # What the chain passes to each prompt; tests/test_prompts.py holds every file to exactly these.
 PROMPT_VARIABLES: dict[str, frozenset[str]] = {
-    "answer": frozenset({"question", "evidence"}),  # chat: answer.system.txt + answer.user.txt
     "condense": frozenset({"history", "question"}),  # chat: condense.system.txt + condense.user.txt
     "choose": frozenset({"question", "sentences"}),  # chat: choose.system.txt + choose.user.txt (service/choose.py)
     "abstain": frozenset({"scope"}),  # plain text: abstain.txt, filled with str.format

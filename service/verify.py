@@ -6,7 +6,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from service.question import STOPWORDS, entities, stem, tokens
+from service.names import entities, tokens
+from service.reader.lexicon import STOPWORDS, stem
 
 _NUMBER = re.compile(r"\d[\d,\.]*")
 _WORD_NUMBERS = {

@@ -15,12 +15,11 @@ def test_every_prompt_file_is_documented():
     assert names == set(PROMPT_VARIABLES)
 
 
-def test_answer_prompt_formats_into_system_and_user_messages():
-    messages = load_prompt("answer").format_messages(question="Who represented Turkmenistan?", evidence="Parahat Durdyev")
+def test_choose_prompt_formats_into_system_and_user_messages():
+    messages = load_prompt("choose").format_messages(question="Who chairs the Zorblax Institute?", sentences="[1] Mirela Quastenberg chairs it.")
     assert [m.type for m in messages] == ["system", "human"]
-    assert "Who represented Turkmenistan?" in messages[1].content
-    assert "Parahat Durdyev" in messages[1].content
-    assert "{" not in messages[0].content + messages[1].content
+    assert "Who chairs the Zorblax Institute?" in messages[1].content
+    assert "Mirela Quastenberg" in messages[1].content
 
 
 def test_condense_prompt_carries_history_and_question():
@@ -35,7 +34,7 @@ def test_plain_text_prompt_formats():
 
 
 def test_unknown_prompt_fails_clearly():
-    with pytest.raises(PromptNotFound, match="no prompt 'nope'.*answer"):
+    with pytest.raises(PromptNotFound, match="no prompt 'nope'.*condense"):
         load_prompt("nope")
     with pytest.raises(PromptNotFound, match="no prompt 'nope'"):
         prompt_variables("nope")

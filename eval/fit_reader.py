@@ -1,0 +1,373 @@
+"""Fit the reader's models on the training questions, with grouped cross-validation; write service/reader/params.
+
+    python -m eval.fit_reader [--squad-train] [--out service/reader/params/reader.json]
+
+Training data: eval/gold/train.yaml over the bundled corpus (indexed in ./data, or --data), and with --squad-train
+the SQuAD 2.0 file's questions outside the fixed 100-question CI sample, over its own paragraphs in a temporary
+index. Every figure printed is out-of-fold: each question is scored by models fitted without it.
+
+Three models, in order, each fitted on the out-of-fold output of the one before:
+  sentence: is this pool sentence the evidence?            (every pool sentence)
+  span:     is this candidate the answer?                   (candidates of the sentences read closely)
+  answerable: is the reader's best choice right?            (one row per question; its threshold maximises accuracy)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from eval.squad_official import compute_f1, normalize_answer  # noqa: E402
+
+FOLDS = 5
+MIN_LABEL_COUNT = 3  # a (wh, label) cell seen fewer times falls back to the label's rate over all questions
+
+
+@dataclass
+class Example:
+    """One training question with its pool and gold labels."""
+
+    id: str
+    group: str  # questions sharing a group are kept in one fold (same source release or paragraph)
+    answers: list[str]
+    evidence: list[str]
+    answerable: bool
+    gathered: object  # service.chain.Gathered
+    sentence_labels: np.ndarray | None = None
+    reading: object = None
+
+
+def _norm(text: str) -> str:
+    from service.reader.lexicon import fold
+
+    return re.sub(r"\s+", " ", fold(text)).strip().lower()
+
+
+def sentence_is_evidence(sentence: str, evidence: list[str], answers: list[str]) -> bool:
+    """Gold quotes (press) overlap the sentence; SQuAD has no quote, so the sentence must hold a gold answer."""
+    s = _norm(sentence)
+    if evidence:
+        for ev in evidence:
+            e = _norm(ev)
+            if not e:
+                continue
+            if e in s or (len(s) >= 25 and s in e):
+                return True
+            words = e.split()
+            # a quote spanning a sentence break: any 8 consecutive words of it in the sentence
+            if any(" ".join(words[i : i + 8]) in s for i in range(0, max(1, len(words) - 7))) and len(words) >= 8:
+                return True
+        return False
+    return any(_contains_answer(s, a) for a in answers)
+
+
+def _contains_answer(sentence_norm: str, answer: str) -> bool:
+    a = normalize_answer(answer)
+    return bool(a) and f" {a} " in f" {normalize_answer(sentence_norm)} "
+
+
+def best_f1(answers: list[str], prediction: str) -> float:
+    return max((compute_f1(a, prediction) for a in answers), default=0.0)
+
+
+# ---- data ------------------------------------------------------------------------------------------------------
+
+
+def press_examples(runtime, gold_path: Path) -> list[Example]:
+    from eval.gold import load_gold
+    from service.retrieval import Filters
+
+    examples = []
+    for q in load_gold(gold_path):
+        gathered = runtime.chain.gather(q.question, list(q.history) or None, Filters())
+        group = (q.sources[0].path or q.sources[0].url or q.id) if q.sources else q.id
+        examples.append(Example(q.id, str(group), list(q.answers), list(q.evidence), q.answerable, gathered))
+    return examples
+
+
+def squad_examples(runtime, squad_path: Path, exclude_sample: int) -> list[Example]:
+    from eval.squad import fixed_sample, load_squad, squad_releases
+    from service.retrieval import Filters
+
+    squad = load_squad(squad_path)
+    runtime.indexer.ingest_releases(squad_releases(squad))
+    held = {q.id for q in fixed_sample(squad.questions, exclude_sample)} if exclude_sample else set()
+    examples = []
+    for q in squad.questions:
+        if q.id in held:
+            continue
+        gathered = runtime.chain.gather(q.question, None, Filters())
+        examples.append(Example(q.id, "squad:" + q.paragraph, list(q.answers), [], bool(q.answers), gathered))
+    return examples
+
+
+# ---- fitting ---------------------------------------------------------------------------------------------------
+
+
+def folds_of(examples: list[Example]) -> list[int]:
+    """Fold of each example: whole groups per fold, spread by a stable hash."""
+    import hashlib
+
+    return [int(hashlib.sha256(e.group.encode()).hexdigest(), 16) % FOLDS for e in examples]
+
+
+def type_table(examples: list[Example], span_labels: list[np.ndarray]) -> dict[str, dict[str, float]]:
+    """Log-odds, per wh-word, that a candidate of a label is the answer, relative to all candidates (smoothed)."""
+    counts: dict[str, dict[str, list[int]]] = {}
+    overall: dict[str, list[int]] = {}
+    for ex, labels in zip(examples, span_labels):
+        for (_, cand), y in zip(ex.reading.span_index, labels):
+            for key, table in ((ex.gathered.analysis.wh, counts.setdefault(ex.gathered.analysis.wh, {})), ("_all", overall)):
+                cell = table.setdefault(cand.label, [0, 0])
+                cell[0] += int(y)
+                cell[1] += 1
+    total_pos = sum(c[0] for c in overall.values()) + 1
+    total = sum(c[1] for c in overall.values()) + 2
+    base = math.log(total_pos / (total - total_pos))
+
+    def odds(pos: int, n: int, prior: float) -> float:
+        # additive smoothing towards the prior rate with the weight of 4 candidates
+        p = (pos + 4 * prior) / (n + 4)
+        return math.log(p / (1 - p)) - base
+
+    global_rate = {l: (c[0] + 1) / (c[1] + 2) for l, c in overall.items()}
+    table = {"_all": {l: odds(c[0], c[1], global_rate[l]) for l, c in overall.items()}}
+    table["_all"]["_other"] = 0.0
+    for wh, cells in counts.items():
+        table[wh] = {l: odds(c[0], c[1], global_rate[l]) for l, c in cells.items() if c[1] >= MIN_LABEL_COUNT}
+        table[wh]["_other"] = odds(0, 0, total_pos / total)
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--gold", type=Path, default=Path("eval/gold/train.yaml"))
+    parser.add_argument("--data", type=Path, default=None, help="data dir holding the bundled corpus index")
+    parser.add_argument("--squad", type=Path, default=Path("eval/external/squad2-dev-computational-complexity.json"))
+    parser.add_argument("--squad-train", action="store_true", help="also fit on the SQuAD questions outside the CI sample")
+    parser.add_argument("--squad-exclude", type=int, default=100, help="size of the CI sample kept out of training")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--design", type=Path, default=None, help="write the design matrices (npz) and sentence pairs (jsonl) here")
+    parser.add_argument("--pools", type=Path, default=None, help="cache of the gathered pools (reused when it exists)")
+    args = parser.parse_args(argv)
+
+    from pressqa.runtime import Runtime
+    from pressqa.settings import Settings
+    from service.reader import Reader
+    from service.reader.model import PARAMS_DIR, LinearModel, ReaderParams, fit_linear
+    from service.reader.answerability import ANSWERABLE_FEATURES
+    from service.reader.sentences import SENTENCE_FEATURES
+    from service.reader.spans import SPAN_FEATURES
+
+    started = time.perf_counter()
+    # A neutral reader (zero weights) lets the chain gather pools before any model exists.
+    def neutral(features):
+        n = len(features)
+        return LinearModel(tuple(features), np.zeros(n), np.ones(n), np.zeros(n), 0.0)
+
+    labels_list = ["PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE",
+                   "DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL"]  # spaCy's OntoNotes labels
+    params = ReaderParams(neutral(SENTENCE_FEATURES), neutral(SPAN_FEATURES), neutral(ANSWERABLE_FEATURES), {}, 0.5,
+                          {"labels": labels_list})
+    settings = Settings(**({"data": args.data} if args.data else {}))
+    runtime = Runtime(settings)
+    runtime.__dict__["reader"] = Reader(params, runtime.embedder.encode)
+    import pickle
+
+    cached = pickle.loads(args.pools.read_bytes()) if args.pools and args.pools.exists() else {}
+    examples = cached.get("press") or press_examples(runtime, args.gold)
+    print(f"press pools: {len(examples)} questions in {time.perf_counter() - started:.0f} s", flush=True)
+    if args.squad_train and cached.get("squad"):
+        examples += cached["squad"]
+    elif args.squad_train:
+        with tempfile.TemporaryDirectory(prefix="pressqa-fit-squad-") as tmp:
+            squad_runtime = Runtime(Settings(data=Path(tmp), model_cache=settings.model_cache))
+            squad_runtime.__dict__["embedder"] = runtime.embedder
+            squad_runtime.__dict__["reader"] = runtime.reader
+            squad = squad_examples(squad_runtime, args.squad, args.squad_exclude)
+            del squad_runtime
+        print(f"squad pools: {len(squad)} questions", flush=True)
+        examples += squad
+    if args.pools and not cached:
+        args.pools.write_bytes(pickle.dumps({"press": [e for e in examples if not e.group.startswith("squad:")],
+                                             "squad": [e for e in examples if e.group.startswith("squad:")]}))
+    reader = runtime.reader
+    for ex in examples:  # pools may come from the cache: the question analysis is always today's
+        ex.gathered.analysis = reader.analyze(ex.gathered.standalone)
+    fold = np.array(folds_of(examples))
+
+    # 1. sentence model
+    rows, labels, owner = [], [], []
+    from service.reader.sentences import sentence_features
+
+    for i, ex in enumerate(examples):
+        pool = ex.gathered.pool
+        r = sentence_features(ex.gathered.analysis, pool)
+        y = np.array([ex.answerable and sentence_is_evidence(s.text, ex.evidence, ex.answers) for s in pool], dtype=int)
+        ex.sentence_labels = y
+        rows.append(r)
+        labels.append(y)
+        owner.append(np.full(len(pool), i))
+    X1, y1, o1 = np.concatenate(rows), np.concatenate(labels), np.concatenate(owner)
+    oof1 = np.zeros(len(y1))
+    for k in range(FOLDS):
+        test = fold[o1] == k
+        m = fit_linear(X1[~test], y1[~test], SENTENCE_FEATURES)
+        oof1[test] = m.logit(X1[test])
+    sentence_model = fit_linear(X1, y1, SENTENCE_FEATURES)
+    if args.design:
+        args.design.mkdir(parents=True, exist_ok=True)
+        with (args.design / "sentence_pairs.jsonl").open("w") as out:
+            for i, ex in enumerate(examples):
+                logits = oof1[o1 == i]
+                for rank, j in enumerate(np.argsort(-logits)[:30]):
+                    out.write(json.dumps({"question": ex.gathered.standalone, "sentence": ex.gathered.pool[j].text,
+                                          "label": int(ex.sentence_labels[j]), "group": ex.group, "fold": int(fold[i]),
+                                          "id": ex.id, "stage1_rank": rank, "stage1_logit": round(float(logits[j]), 4)}) + "\n")
+    answerable_idx = [i for i, ex in enumerate(examples) if ex.answerable and ex.sentence_labels.any()]
+    top1 = top3 = 0
+    for i in answerable_idx:
+        logits = oof1[o1 == i]
+        order = np.argsort(-logits)
+        top1 += examples[i].sentence_labels[order[0]]
+        top3 += examples[i].sentence_labels[order[:3]].any()
+    print(f"sentence model (out-of-fold): right sentence first {top1 / len(answerable_idx):.3f}, top 3 {top3 / len(answerable_idx):.3f} "
+          f"of {len(answerable_idx)} answerable questions whose evidence is in the pool", flush=True)
+
+    # 2. span model, on the sentences the out-of-fold sentence scores pick
+    table_reader = Reader(ReaderParams(sentence_model, params.span, params.answerable, {}, 0.5, params.meta), reader.encode)
+    for i, ex in enumerate(examples):
+        ex.reading = table_reader.featurize(ex.gathered.analysis, ex.gathered.pool, ex.gathered.question_vector, oof1[o1 == i])
+    span_labels = [span_labels_of(ex) for ex in examples]
+    table = type_table(examples, span_labels)
+    table_reader = Reader(ReaderParams(sentence_model, params.span, params.answerable, table, 0.5, params.meta), reader.encode)
+    for i, ex in enumerate(examples):
+        ex.reading = table_reader.featurize(ex.gathered.analysis, ex.gathered.pool, ex.gathered.question_vector, oof1[o1 == i])
+    X2 = np.concatenate([ex.reading.span_rows for ex in examples])
+    y2 = np.concatenate(span_labels)
+    o2 = np.concatenate([np.full(len(ex.reading.span_rows), i) for i, ex in enumerate(examples)])
+    oof2 = np.zeros(len(y2))
+    for k in range(FOLDS):
+        test = fold[o2] == k
+        m = fit_linear(X2[~test], y2[~test], SPAN_FEATURES)
+        oof2[test] = m.probability(X2[test])
+    span_model = fit_linear(X2, y2, SPAN_FEATURES)
+
+    # 3. answerability, on the out-of-fold span scores
+    rows3, y3 = [], []
+    decider = Reader(ReaderParams(sentence_model, span_model, params.answerable, table, 0.5, params.meta), reader.encode)
+    outcome = []
+    for i, ex in enumerate(examples):
+        reading = ex.reading
+        decider.decide(reading, span_probabilities=oof2[o2 == i])
+        correct, f1, sentence_right = judge(ex, reading)
+        rows3.append(reading.answerable_row)
+        y3.append(int(correct))
+        outcome.append((correct, f1, sentence_right))
+    has = [o for ex, o in zip(examples, outcome) if ex.answerable]
+    reachable = [bool(np.any(l)) for ex, l in zip(examples, span_labels) if ex.answerable]
+    print(f"best choice (out-of-fold, before abstention): sentence right {np.mean([o[2] for o in has]):.3f}, "
+          f"right {np.mean([o[0] for o in has]):.3f}, mean F1 {np.mean([o[1] for o in has]):.3f}, "
+          f"a right candidate among those read {np.mean(reachable):.3f}", flush=True)
+    X3, y3 = np.array(rows3), np.array(y3)
+    if args.design:
+        np.savez(args.design / "design.npz", X1=X1, y1=y1, o1=o1, X2=X2, y2=y2, o2=o2, X3=X3, y3=y3, fold=fold,
+                 answerable=np.array([e.answerable for e in examples]), squad=np.array([e.group.startswith("squad:") for e in examples]),
+                 f1=np.array([o[1] for o in outcome]), sentence_right=np.array([o[2] for o in outcome]),
+                 span_f1=np.concatenate([[best_f1(ex.answers, c.text) if ex.answerable else 0.0 for _, c in ex.reading.span_index] for ex in examples]),
+                 span_sentence_ok=np.concatenate([[bool(ex.sentence_labels[ex.reading.readings[r].pool_index]) for r, _ in ex.reading.span_index] for ex in examples]))
+    oof3 = np.zeros(len(y3))
+    qfold = fold
+    for k in range(FOLDS):
+        test = qfold == k
+        m = fit_linear(X3[~test], y3[~test], ANSWERABLE_FEATURES, c=0.3)
+        oof3[test] = m.probability(X3[test])
+    answerable_model = fit_linear(X3, y3, ANSWERABLE_FEATURES, c=0.3)
+    threshold, report = choose_threshold(examples, outcome, oof3)
+    print(json.dumps(report, indent=1))
+
+    final = ReaderParams(sentence_model, span_model, answerable_model, table, threshold, {
+        "labels": labels_list,
+        "fitted_on": {"gold": str(args.gold), "squad": str(args.squad) if args.squad_train else None,
+                      "squad_excluded_sample": args.squad_exclude if args.squad_train else None,
+                      "questions": len(examples)},
+        "cross_validation": report,
+        "refit": "python -m eval.fit_reader" + (" --squad-train" if args.squad_train else ""),
+    })
+    final.save(args.out or PARAMS_DIR / "reader.json")
+    print(f"wrote {args.out or PARAMS_DIR / 'reader.json'} in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+def span_labels_of(ex: Example) -> np.ndarray:
+    """A candidate is the answer when its sentence is evidence and it matches a gold answer (SQuAD F1 ≥ 0.5)."""
+    out = []
+    for r_i, cand in ex.reading.span_index:
+        sentence_ok = bool(ex.sentence_labels[ex.reading.readings[r_i].pool_index])
+        out.append(int(ex.answerable and sentence_ok and best_f1(ex.answers, cand.text) >= 0.5))
+    return np.array(out, dtype=int)
+
+
+def judge(ex: Example, reading) -> tuple[bool, float, bool]:
+    """Whether the best choice is right, as the strict eval judges an answer: it cites the evidence sentence.
+
+    (The short answer's F1 is reported beside it; an answer always quotes its sentence, so the facts are shown.)
+    """
+    if not ex.answerable or not reading.choices:
+        return False, 0.0, False
+    best = reading.items()
+    short = " and ".join(c.text for c in best)
+    f1 = best_f1(ex.answers, short)
+    sentence_right = bool(ex.sentence_labels[reading.pool.index(best[0].sentence)]) if best[0].sentence in reading.pool else False
+    return sentence_right, f1, sentence_right
+
+
+def choose_threshold(examples: list[Example], outcome, confidence: np.ndarray) -> tuple[float, dict]:
+    """The threshold with the best out-of-fold accuracy (right answer, or abstention on an unanswerable).
+
+    Accuracy is averaged over the kinds of text fitted on (press releases, encyclopedia paragraphs), so the larger
+    set does not decide alone.
+    """
+    candidates = sorted(set(np.round(confidence, 3))) + [1.01]
+    kinds = np.array([e.group.startswith("squad:") for e in examples])
+    right = np.array([(o[0]) for o in outcome])
+    answerable = np.array([e.answerable for e in examples])
+    best_t, best_acc = 0.5, -1.0
+    for t in candidates:
+        correct = np.where(confidence >= t, right, ~answerable)
+        acc = np.mean([correct[kinds == k].mean() for k in (False, True) if (kinds == k).any()])
+        if acc > best_acc + 1e-9:
+            best_t, best_acc = float(t), float(acc)
+    report = {"threshold": round(best_t, 4)}
+    for name, keep in (("press", lambda e: not e.group.startswith("squad:")), ("squad", lambda e: e.group.startswith("squad:"))):
+        idx = [i for i, e in enumerate(examples) if keep(e)]
+        if not idx:
+            continue
+        answered = [confidence[i] >= best_t for i in idx]
+        has = [i for i in idx if examples[i].answerable]
+        no = [i for i in idx if not examples[i].answerable]
+        report[name] = {
+            "questions": len(idx),
+            "accuracy": round(float(np.mean([(a and outcome[i][0]) or (not a and not examples[i].answerable) for i, a in zip(idx, answered)])), 3),
+            "sentence_right_and_answered": round(float(np.mean([confidence[i] >= best_t and outcome[i][2] for i in has])), 3) if has else None,
+            "short_f1_hasans": round(float(np.mean([outcome[i][1] if confidence[i] >= best_t else 0.0 for i in has])), 3) if has else None,
+            "false_abstention": round(float(np.mean([confidence[i] < best_t for i in has])), 3) if has else None,
+            "abstention_accuracy": round(float(np.mean([confidence[i] < best_t for i in no])), 3) if no else None,
+        }
+    return best_t, report
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""The reader: from a question and the sentences of the best releases to a short answer with its sentence, or none.
+
+A line of steps, each its own module: analyze the question (analysis) → score every pool sentence (sentences,
+fitted sentence model) → parse the best few with spaCy and list candidates (candidates) → score each candidate
+(spans, fitted span model) → one calibrated probability that the best candidate is right (answerability) →
+answer when it clears the threshold chosen by cross-validation, else abstain.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from service.reader.analysis import QuestionAnalysis, analyze
+from service.reader.answerability import ANSWERABLE_FEATURES, answerable_features
+from service.reader.candidates import Candidate, candidates
+from service.reader.lexicon import fold
+from service.reader.model import ReaderParams
+from service.reader.nlp import parse
+from service.reader.pool import PoolSentence
+from service.reader.sentences import pool_idf, sentence_features
+from service.reader.spans import SentenceReading, span_features
+
+# Sentences read closely (parsed, candidates scored): the right one is in the sentence model's top few.
+READ_SENTENCES = 10
+
+
+@dataclass
+class Choice:
+    """One candidate answer with its sentence, as the reader ranks them."""
+
+    sentence: PoolSentence
+    candidate: Candidate
+    probability: float  # the span model's
+    sentence_logit: float
+
+    @property
+    def text(self) -> str:
+        return self.candidate.text
+
+
+@dataclass
+class Reading:
+    """Everything the reader worked out for one question; `decide` turns it into an answer or an abstention."""
+
+    question: QuestionAnalysis
+    pool: list[PoolSentence]
+    sentence_rows: np.ndarray
+    sentence_logits: np.ndarray
+    readings: list[SentenceReading]
+    span_rows: np.ndarray
+    span_index: list[tuple[int, Candidate]]
+    span_probabilities: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    choices: list[Choice] = field(default_factory=list)
+    answerable_row: np.ndarray | None = None
+    confidence: float = 0.0
+    answered: bool = False
+
+    @property
+    def best(self) -> Choice | None:
+        return self.choices[0] if self.choices else None
+
+    def items(self) -> list[Choice]:
+        """For a question asking for several things ("which ministers"): every likely item of the best sentence."""
+        best = self.best
+        if best is None:
+            return []
+        if not self.question.focus_plural:
+            return [best]
+        same = [
+            c for c in self.choices
+            if c.sentence is best.sentence and c.candidate.label == best.candidate.label and c.probability >= 0.5
+            and not _overlaps(c.candidate, best.candidate)
+        ]
+        chosen = [best]
+        for c in same:
+            if not any(_overlaps(c.candidate, o.candidate) for o in chosen):
+                chosen.append(c)
+        return sorted(chosen, key=lambda c: c.candidate.start)
+
+
+def _overlaps(a: Candidate, b: Candidate) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+class Reader:
+    """Fitted once (service/reader/fit.py); holds no per-question state, safe to share between threads."""
+
+    def __init__(self, params: ReaderParams, encode, read_sentences: int = READ_SENTENCES) -> None:
+        self.params = params
+        self.encode = encode  # texts -> unit vectors (the MiniLM embedder)
+        self.read_sentences = read_sentences
+        self._label_vectors: dict[str, np.ndarray] | None = None
+
+    def analyze(self, question: str) -> QuestionAnalysis:
+        return analyze(question, parse([fold(question)])[0])
+
+    def read(self, question: QuestionAnalysis, pool: list[PoolSentence], question_vector: np.ndarray) -> Reading:
+        reading = self.featurize(question, pool, question_vector)
+        return self.decide(reading)
+
+    # ---- steps ----------------------------------------------------------------------------------------------------
+
+    def featurize(
+        self, question: QuestionAnalysis, pool: list[PoolSentence], question_vector: np.ndarray, sentence_logits=None
+    ) -> Reading:
+        """`sentence_logits` replaces the sentence model's (fitting passes out-of-fold scores)."""
+        rows = sentence_features(question, pool)
+        if sentence_logits is not None:
+            logits = np.asarray(sentence_logits, dtype=np.float64)
+        else:
+            logits = self.params.sentence.logit(rows) if len(pool) else np.zeros(0)
+        order = np.argsort(-logits, kind="stable")[: self.read_sentences]
+        texts = [pool[i].text for i in order]
+        dense = self.encode(texts) @ question_vector if texts else np.zeros(0)
+        docs = parse([fold(t) for t in texts]) if texts else []
+        readings = [
+            SentenceReading(int(i), float(logits[i]), float(d), rank, doc, candidates(doc))
+            for rank, (i, d, doc) in enumerate(zip(order, dense, docs))
+        ]
+        span_rows, span_index = span_features(
+            question, readings, self.params.type_table, self._focus_similarity(question), pool_idf(pool, question.terms)
+        )
+        return Reading(question, pool, rows, logits, readings, span_rows, span_index)
+
+    def decide(self, reading: Reading, span_probabilities: np.ndarray | None = None) -> Reading:
+        """`span_probabilities` replaces the span model's (fitting passes out-of-fold scores)."""
+        if span_probabilities is not None:
+            probabilities = span_probabilities
+        else:
+            probabilities = self.params.span.probability(reading.span_rows) if len(reading.span_rows) else np.zeros(0)
+        reading.span_probabilities = probabilities
+        order = np.argsort(-probabilities, kind="stable")
+        reading.choices = [
+            Choice(
+                reading.pool[reading.readings[r_i].pool_index],
+                cand,
+                float(probabilities[j]),
+                reading.readings[r_i].logit,
+            )
+            for j in order
+            for r_i, cand in [reading.span_index[j]]
+        ]
+        reading.answerable_row = answerable_features(reading)
+        reading.confidence = float(self.params.answerable.probability(reading.answerable_row[None, :])[0])
+        reading.answered = bool(reading.choices) and reading.confidence >= self.params.threshold
+        return reading
+
+    def _focus_similarity(self, question: QuestionAnalysis) -> dict[str, float]:
+        """MiniLM cosine between the noun asked about and spaCy's own description of each entity label."""
+        if not question.focus:
+            return {}
+        if self._label_vectors is None:
+            import spacy
+
+            labels = [l for l in self.params.meta.get("labels", []) if spacy.explain(l)]
+            vectors = self.encode([spacy.explain(l) for l in labels]) if labels else np.zeros((0, 1))
+            self._label_vectors = dict(zip(labels, vectors))
+        if not self._label_vectors:
+            return {}
+        focus_vector = self.encode([question.focus])[0]
+        return {label: float(v @ focus_vector) for label, v in self._label_vectors.items()}
+
+
+__all__ = ["ANSWERABLE_FEATURES", "Choice", "Reader", "Reading", "READ_SENTENCES", "math"]

@@ -1,0 +1,104 @@
+"""Fitted linear models stored as JSON (feature names, scaling, weights): readable, diffable, no pickle."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+PARAMS_DIR = Path(__file__).resolve().parent / "params"
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """A standardized logistic regression: p = sigmoid(w · (x - mean) / scale + b)."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    bias: float
+
+    def logit(self, rows: np.ndarray) -> np.ndarray:
+        if len(rows) == 0:
+            return np.zeros(0)
+        return ((rows - self.mean) / self.scale) @ self.weights + self.bias
+
+    def probability(self, rows: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.logit(rows)))
+
+    def to_dict(self) -> dict:
+        return {
+            "features": list(self.features),
+            "mean": [round(float(v), 6) for v in self.mean],
+            "scale": [round(float(v), 6) for v in self.scale],
+            "weights": [round(float(v), 6) for v in self.weights],
+            "bias": round(float(self.bias), 6),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "LinearModel":
+        return cls(
+            tuple(data["features"]),
+            np.array(data["mean"], dtype=np.float64),
+            np.array(data["scale"], dtype=np.float64),
+            np.array(data["weights"], dtype=np.float64),
+            float(data["bias"]),
+        )
+
+
+def fit_linear(rows: np.ndarray, labels: np.ndarray, features: tuple[str, ...], c: float = 1.0) -> LinearModel:
+    from sklearn.linear_model import LogisticRegression
+
+    mean = rows.mean(axis=0)
+    scale = rows.std(axis=0)
+    scale[scale < 1e-6] = 1.0
+    model = LogisticRegression(C=c, max_iter=2000, class_weight=None)
+    model.fit((rows - mean) / scale, labels)
+    return LinearModel(features, mean, scale, model.coef_[0].copy(), float(model.intercept_[0]))
+
+
+@dataclass(frozen=True)
+class ReaderParams:
+    """Everything fitted: the three models, the answer-type table and the abstention threshold."""
+
+    sentence: LinearModel
+    span: LinearModel
+    answerable: LinearModel
+    type_table: dict[str, dict[str, float]]  # wh → candidate label → log-odds of being the answer
+    threshold: float  # answer when P(answer is right) ≥ this; chosen by cross-validation
+    meta: dict
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> "ReaderParams":
+        path = path or PARAMS_DIR / "reader.json"
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: the reader's fitted parameters are missing; refit with `python -m eval.fit_reader --squad-train`")
+        data = json.loads(path.read_text())
+        return cls(
+            LinearModel.from_dict(data["sentence"]),
+            LinearModel.from_dict(data["span"]),
+            LinearModel.from_dict(data["answerable"]),
+            data["type_table"],
+            float(data["threshold"]),
+            data.get("meta", {}),
+        )
+
+    def save(self, path: Path | None = None) -> None:
+        path = path or PARAMS_DIR / "reader.json"
+        data = {
+            "meta": self.meta,
+            "threshold": round(self.threshold, 4),
+            "type_table": {k: {label: round(v, 4) for label, v in sorted(t.items())} for k, t in sorted(self.type_table.items())},
+            "sentence": self.sentence.to_dict(),
+            "span": self.span.to_dict(),
+            "answerable": self.answerable.to_dict(),
+        }
+        path.write_text(json.dumps(data, indent=1) + "\n")
+
+
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))

@@ -1,0 +1,129 @@
+"""The reader on made-up releases, with the real spaCy model, MiniLM and the fitted parameters.
+
+No gold question appears here: each case is a small invented release and a question about it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from service.reader import Reader
+from service.reader.analysis import analyze
+from service.reader.candidates import candidates
+from service.reader.lexicon import fold
+from service.reader.model import LinearModel, ReaderParams
+from service.reader.nlp import check_meta, load_nlp, parse, NlpModelMissing
+from service.reader.pool import PoolRelease, build_pool
+
+HARBOUR = """The port authorities of Rotterdam and Antwerp met in Ghent on Tuesday to coordinate their response to oil spills.
+The meeting was chaired by Harbour Master Ilse Vandermeer of Antwerp.
+The delegates agreed to a joint drill in September 2024.
+They also pledged 4.5 million euros for new containment booms.
+Rotterdam was represented by its Deputy Harbour Master, Joris Haakma."""
+
+ORCHARD = """The Quellport Orchard Cooperative announced its annual harvest figures.
+Members picked 12,400 tonnes of apples this season, a record for the cooperative.
+The cooperative's chair, Benedikt Armistead, thanked the pickers.
+Next year's harvest festival will take place in Lowmoor."""
+
+
+def _pool(*texts: str):
+    from core.chunking import split_sentences
+
+    releases = [
+        PoolRelease(f"r{i}", text.split("\n")[0][:60], "2024-05-01", None, f"made-up-{i}.txt", text, i, 1.0 / (1 + i))
+        for i, text in enumerate(texts)
+    ]
+    return build_pool(releases, [split_sentences(r.text) for r in releases])
+
+
+@pytest.fixture(scope="module")
+def reader(embedder):
+    return Reader(ReaderParams.load(), embedder.encode)
+
+
+def _read(reader, embedder, question: str, *texts: str):
+    analysis = reader.analyze(question)
+    return reader.read(analysis, _pool(*texts), embedder.encode_query(question))
+
+
+def test_the_model_is_upstreams_en_core_web_sm():
+    meta = load_nlp().meta
+    assert meta["version"] == "3.8.0"
+    assert round(meta["performance"]["ents_f"], 3) == 0.843
+    assert round(meta["performance"]["dep_uas"], 3) == 0.918
+    with pytest.raises(NlpModelMissing):
+        check_meta({**meta, "version": "3.7.1"})
+
+
+@pytest.mark.parametrize(
+    "question, wh, focus, plural",
+    [
+        ("who chaired the meeting?", "who", None, False),
+        ("Which city hosted the meeting?", "which", "city", False),
+        ("What type of booms did they pledge money for?", "what", "booms", True),
+        ("How many tonnes of apples were picked?", "how_many", None, False),
+        ("When will the drill take place?", "when", None, False),
+        ("What did the delegates agree to?", "what", None, False),
+    ],
+)
+def test_question_analysis(question, wh, focus, plural):
+    analysis = analyze(question, parse([fold(question)])[0])
+    assert (analysis.wh, analysis.focus, analysis.focus_plural) == (wh, focus, plural)
+    assert "the" not in analysis.terms
+
+
+def test_typographic_forms_read_like_plain_ones():
+    plain = analyze("Who chaired the Rotterdam-Antwerp meeting's session?", parse([fold("Who chaired the Rotterdam-Antwerp meeting's session?")])[0])
+    curly = "Who chaired the Rotterdam–Antwerp meeting’s session?"
+    typographic = analyze(curly, parse([fold(curly)])[0])
+    assert typographic.terms == plain.terms and typographic.wh == plain.wh
+
+
+def test_candidates_come_from_spacy_entities_and_noun_phrases():
+    doc = parse(["The meeting was chaired by Harbour Master Ilse Vandermeer of Antwerp."])[0]
+    found = {(c.text, c.label) for c in candidates(doc)}
+    assert any(text.endswith("Ilse Vandermeer") for text, _ in found)
+    assert any(label not in ("NP", "PHRASE") for _, label in found)
+    assert ("Antwerp", "GPE") in found
+    assert all(not text.lower().startswith("the ") for text, _ in found)
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("Who chaired the meeting of the port authorities?", "Ilse Vandermeer"),
+        ("who represented rotterdam?", "Joris Haakma"),
+        ("When will the port authorities of Rotterdam and Antwerp hold their joint drill?", "September 2024"),
+        ("How much did the port authorities pledge for containment booms?", "4.5 million"),
+        ("Where did the port authorities of Rotterdam and Antwerp meet?", "Ghent"),
+        ("How many tonnes of apples did the Quellport cooperative's members pick?", "12,400"),
+        ("Who is the chair of the Quellport Orchard Cooperative?", "Benedikt Armistead"),
+    ],
+)
+def test_short_answers_from_made_up_releases(reader, embedder, question, expected):
+    # The release retrieval would rank first comes first; the other is a distractor.
+    releases = (ORCHARD, HARBOUR) if "Quellport" in question else (HARBOUR, ORCHARD)
+    reading = _read(reader, embedder, question, *releases)
+    assert reading.best is not None
+    assert expected in reading.best.text, [(c.text, round(c.probability, 2)) for c in reading.choices[:5]]
+    assert expected.split()[0] in reading.best.sentence.text
+
+
+def test_an_unasked_fact_is_less_certain_than_a_stated_one(reader, embedder):
+    stated = _read(reader, embedder, "Who chaired the meeting of the port authorities in Ghent?", HARBOUR, ORCHARD)
+    unstated = _read(reader, embedder, "Who chaired the meeting of the port authorities of Hamburg in Kiel?", ORCHARD)
+    assert stated.confidence > unstated.confidence
+
+
+def test_a_learned_model_ranks_by_its_weights():
+    model = LinearModel(("a", "b"), np.zeros(2), np.ones(2), np.array([2.0, -1.0]), 0.0)
+    rows = np.array([[1.0, 0.0], [0.0, 1.0]])
+    assert model.probability(rows)[0] > 0.5 > model.probability(rows)[1]
+    assert LinearModel.from_dict(model.to_dict()).logit(rows).tolist() == model.logit(rows).tolist()
+
+
+def test_missing_parameters_fail_with_the_refit_command(tmp_path):
+    with pytest.raises(FileNotFoundError, match="python -m eval.fit_reader"):
+        ReaderParams.load(tmp_path / "absent.json")
