@@ -1,4 +1,8 @@
-"""A failing LLM server gives a clear 503/504 JSON error within the timeout, never a hang or a traceback."""
+"""A failing LLM server costs at most its timeout: the reader's own answer comes back, never a hang or a traceback.
+
+With PRESSQA_LLM_BACKEND=openai the model only chooses among the reader's candidates (service/choose.py), so a
+dead, silent or garbage-speaking server falls back to the reader's answer.
+"""
 
 import shutil
 import socket
@@ -81,12 +85,9 @@ def client(tmp_path_factory, broken):
         yield client
 
 
-@pytest.mark.parametrize(
-    ("mode", "status", "kind"),
-    [("down", 503, "service_unavailable"), ("garbage", 503, "service_unavailable"), ("hang", 504, "timeout")],
-)
+@pytest.mark.parametrize("mode", ["down", "garbage", "hang"])
 @pytest.mark.parametrize("route", ["/api/ask", "/v1/chat/completions", "/v1/chat/completions (stream)"])
-def test_llm_failure_is_a_clear_json_error(client, broken, mode, status, kind, route):
+def test_llm_failure_falls_back_to_the_readers_answer(client, broken, mode, route):
     broken.mode = mode
     if route == "/api/ask":
         request = ("/api/ask", {"question": TURKMENISTAN})
@@ -95,9 +96,7 @@ def test_llm_failure_is_a_clear_json_error(client, broken, mode, status, kind, r
     started = time.monotonic()
     response = client.post(request[0], json=request[1])
     elapsed = time.monotonic() - started
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert error["type"] == kind and error["code"] == status
-    assert "LLM server" in error["message"] and "Traceback" not in response.text
-    assert elapsed < LLM_TIMEOUT_S * 5 + 10
+    assert response.status_code == 200, response.text
+    assert "Parahat Durdyev" in response.text and "Traceback" not in response.text
+    assert elapsed < LLM_TIMEOUT_S * 3 + 10
     assert client.get("/healthz").status_code == 200

@@ -129,12 +129,13 @@ def test_langchain_chat_openai(base_url):
 def test_healthz_stays_fast_while_an_answer_runs(base_url):
     results = {}
 
-    def ask():
-        results["status"] = httpx.post(base_url + "/api/ask", json={"question": TURKMENISTAN}, timeout=TIMEOUT_S).status_code
+    def ask():  # several answers in a row: one takes only a fraction of a second now
+        for _ in range(8):
+            results["status"] = httpx.post(base_url + "/api/ask", json={"question": TURKMENISTAN}, timeout=TIMEOUT_S).status_code
 
     worker = threading.Thread(target=ask)
     worker.start()
-    time.sleep(0.3)
+    time.sleep(0.05)
     latencies = []
     while worker.is_alive() and len(latencies) < 20:
         started = time.perf_counter()
@@ -143,4 +144,4 @@ def test_healthz_stays_fast_while_an_answer_runs(base_url):
         time.sleep(0.05)
     worker.join(TIMEOUT_S)
     assert results["status"] == 200
-    assert max(latencies) < 1.0, latencies
+    assert latencies and max(latencies) < 1.0, latencies

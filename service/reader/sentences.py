@@ -12,7 +12,7 @@ import re
 import numpy as np
 
 from service.reader.analysis import QuestionAnalysis
-from service.reader.lexicon import content_stems, stem
+from service.reader.lexicon import MONTHS, content_stems, stem
 from service.reader.pool import PoolSentence
 
 SENTENCE_FEATURES = (
@@ -36,10 +36,22 @@ SENTENCE_FEATURES = (
     "inner_capitals",  # capitalized words after the first: names, places, organisations
     "names_missing_in_window",  # share of the question's proper nouns absent from the sentence and its neighbours
     "names_missing_in_release",  # … absent from the whole release: it is about something else
+    "type_hint",  # the sentence has what the wh-word asks for, cheaply: capitals for who/where, a date for when, a number for how many
 )
 
 _INNER_CAPITAL = re.compile(r"(?<=[\s,;(])[A-Z][a-z]+")
 _NUMBER = re.compile(r"\d")
+_DATE_HINT = re.compile(r"\b(?:%s)\b|\b(?:1[89]|20)\d\d\b" % "|".join(m.capitalize() for m in MONTHS))
+
+
+def _type_hint(wh: str, text: str, capitals: int) -> float:
+    if wh in ("who", "where", "which"):
+        return min(1.0, capitals / 3)
+    if wh == "when":
+        return float(bool(_DATE_HINT.search(text)))
+    if wh.startswith("how_"):
+        return float(bool(_NUMBER.search(text)))
+    return 0.0
 
 
 def pool_idf(pool: list[PoolSentence], terms: tuple[str, ...]) -> dict[str, float]:
@@ -82,6 +94,7 @@ def sentence_features(question: QuestionAnalysis, pool: list[PoolSentence]) -> n
     for i, s in enumerate(pool):
         rid = s.release.release_id
         text = s.text
+        capitals = len(_INNER_CAPITAL.findall(text))
         rows[i] = (
             sum(idf[t] for t in terms if t in s.stems) / total,
             sum(idf[t] for t in terms if t in s.window_stems) / total,
@@ -100,8 +113,9 @@ def sentence_features(question: QuestionAnalysis, pool: list[PoolSentence]) -> n
             math.log(lengths[i]),
             len(s.stems - q_stems) / max(1, len(s.stems)),
             float(bool(_NUMBER.search(text))),
-            min(10, len(_INNER_CAPITAL.findall(text))) / 10,
+            min(10, capitals) / 10,
             sum(n not in s.window_stems for n in names) / n_names,
             sum(n not in release_stems[rid] for n in names) / n_names,
+            _type_hint(question.wh, text, capitals),
         )
     return rows
