@@ -15,10 +15,20 @@ from fastapi.testclient import TestClient
 
 from pressqa.settings import Settings
 from service.api import create_app
-from service.records import Answer, ChainStatus
+from service.records import Answer, ChainStatus, Citation
 
 STATUSES = [ChainStatus(stage="retrieve", message="searching…"), ChainStatus(stage="read", message="reading 5 releases…")]
-ANSWER = Answer(answer="Parahat Durdyev represented Turkmenistan [1].", abstained=False, question="Who?")
+QUOTE = "Parahat Durdyev represented Turkmenistan at the meeting."
+ANSWER = Answer(
+    answer="Parahat Durdyev represented Turkmenistan [1].",
+    abstained=False,
+    question="Who?",
+    short_answer="Parahat Durdyev",
+    confidence=0.8,
+    answer_start=0,
+    answer_end=15,
+    citations=[Citation(n=1, release_id="seed", title="Seed", quote=QUOTE, start=100, end=100 + len(QUOTE))],
+)
 
 
 class FakeChain:

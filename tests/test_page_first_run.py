@@ -59,6 +59,9 @@ def test_the_bubble_shows_the_chains_status_then_the_answer_and_nothing_404s(url
         texts = list(dict.fromkeys(page.evaluate("window.__texts")))
         assert texts.index("searching…") < texts.index("reading 5 releases…") < len(texts) - 1, texts
         assert "working" not in (answer.get_attribute("class") or "")
+        # The short answer in bold, then its sentence with the answer's span highlighted.
+        assert answer.locator(".short-answer strong").inner_text() == "Parahat Durdyev"
+        assert answer.locator(".answer-quote mark").inner_text() == "Parahat Durdyev"
         page.wait_for_timeout(300)
         browser.close()
     assert failed == [], failed  # e.g. /favicon.ico

@@ -69,21 +69,47 @@ function citationChip(citation) {
   return chip;
 }
 
-// Re-render a finished answer: [n] markers become chips, then a list of the cited releases.
-function renderAnswer(node, text, citations, abstained) {
-  const byN = new Map((citations || []).map((c) => [c.n, c]));
+// Re-render a finished answer: the short answer in bold with its chip, then the quote it came from with the
+// answer highlighted; other answers (abstentions, older servers) as text whose [n] markers become chips.
+function renderAnswer(node, answer) {
+  const text = answer.answer || "";
+  const citations = answer.citations || [];
+  const byN = new Map(citations.map((c) => [c.n, c]));
   node.textContent = "";
-  const marker = /\[(\d+)\]/g;
-  let last = 0;
-  let match;
-  while ((match = marker.exec(text)) !== null) {
-    node.appendChild(document.createTextNode(text.slice(last, match.index)));
-    const citation = byN.get(Number(match[1]));
-    node.appendChild(citation ? citationChip(citation) : document.createTextNode(match[0]));
-    last = marker.lastIndex;
+  const first = citations[0];
+  if (!answer.abstained && answer.short_answer && first) {
+    const head = el("div", "short-answer");
+    head.appendChild(el("strong", "", answer.short_answer));
+    head.appendChild(document.createTextNode(" "));
+    head.appendChild(citationChip(first));
+    node.appendChild(head);
+    const quote = el("blockquote", "answer-quote");
+    const q = first.quote || "";
+    const start = answer.answer_start, end = answer.answer_end;
+    if (Number.isInteger(start) && Number.isInteger(end) && start >= 0 && end > start && end <= q.length) {
+      quote.appendChild(document.createTextNode(q.slice(0, start)));
+      quote.appendChild(el("mark", "", q.slice(start, end)));
+      quote.appendChild(document.createTextNode(q.slice(end)));
+    } else {
+      quote.textContent = q;
+    }
+    node.appendChild(quote);
+    if (typeof answer.confidence === "number") {
+      node.appendChild(el("div", "confidence", "confidence " + Math.round(answer.confidence * 100) + "%"));
+    }
+  } else {
+    const marker = /\[(\d+)\]/g;
+    let last = 0;
+    let match;
+    while ((match = marker.exec(text)) !== null) {
+      node.appendChild(document.createTextNode(text.slice(last, match.index)));
+      const citation = byN.get(Number(match[1]));
+      node.appendChild(citation ? citationChip(citation) : document.createTextNode(match[0]));
+      last = marker.lastIndex;
+    }
+    node.appendChild(document.createTextNode(text.slice(last)));
   }
-  node.appendChild(document.createTextNode(text.slice(last)));
-  if (abstained) node.classList.add("abstained");
+  if (answer.abstained) node.classList.add("abstained");
   if (byN.size) {
     const list = el("div", "cite-list");
     for (const citation of byN.values()) {
@@ -156,7 +182,7 @@ async function ask(question) {
     });
     if (!answer) throw new Error("the answer stream ended early");
     node.classList.remove("working");
-    renderAnswer(node, answer.answer || text, answer.citations, answer.abstained);
+    renderAnswer(node, { ...answer, answer: answer.answer || text });
     state.history.push({ role: "user", content: question }, { role: "assistant", content: answer.answer || text });
   } catch (err) {
     node.className = "msg error";
