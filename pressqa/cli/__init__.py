@@ -23,6 +23,17 @@ DataOpt = Annotated[Optional[Path], typer.Option("--data", help="Data dir (defau
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 
 
+def _guarded(run, *args, **kwargs) -> int:
+    """Run a command's body; a data dir held by another process is a clear message and exit 2, not a traceback."""
+    from core.store_lock import DataDirInUse
+
+    try:
+        return run(*args, **kwargs)
+    except DataDirInUse as exc:
+        typer.echo(f"pressqa: cannot open the data dir: {exc}", err=True)
+        return 2
+
+
 def make_settings(data: Path | None = None, **overrides) -> Settings:
     values = {k: v for k, v in overrides.items() if v is not None}
     if data is not None:
@@ -39,7 +50,7 @@ def ingest(
     """Index press releases from files, folders and RSS/Atom feeds."""
     from pressqa.cli.index_commands import ingest_cli
 
-    raise typer.Exit(ingest_cli(paths, make_settings(data), as_json=as_json))
+    raise typer.Exit(_guarded(ingest_cli, paths, make_settings(data), as_json=as_json))
 
 
 @app.command()
@@ -52,7 +63,7 @@ def releases(
     """List indexed releases: id, date, title, chunk count."""
     from pressqa.cli.index_commands import releases_cli
 
-    raise typer.Exit(releases_cli(make_settings(data), as_json=as_json, since=since, until=until))
+    raise typer.Exit(_guarded(releases_cli, make_settings(data), as_json=as_json, since=since, until=until))
 
 
 @app.command()
@@ -63,7 +74,7 @@ def delete(
     """Delete releases and all their chunks."""
     from pressqa.cli.index_commands import delete_cli
 
-    raise typer.Exit(delete_cli(release_ids, make_settings(data)))
+    raise typer.Exit(_guarded(delete_cli, release_ids, make_settings(data)))
 
 
 @app.command()
@@ -78,7 +89,7 @@ def ask(
     """Answer a question from the indexed releases, citing the exact sentences, or abstain."""
     from pressqa.cli.ask_command import ask_cli
 
-    raise typer.Exit(ask_cli(question, make_settings(data), since=since, until=until, source=source, as_json=as_json))
+    raise typer.Exit(_guarded(ask_cli, question, make_settings(data), since=since, until=until, source=source, as_json=as_json))
 
 
 @app.command()
@@ -114,7 +125,8 @@ def evaluate(
     from eval.runner import eval_cli
 
     raise typer.Exit(
-        eval_cli(
+        _guarded(
+            eval_cli,
             make_settings(data),
             gold=gold,
             corpus=corpus,
