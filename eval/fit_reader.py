@@ -6,7 +6,9 @@ Training data: eval/gold/train.yaml over the bundled corpus (indexed in ./data, 
 the SQuAD 2.0 file's questions outside the fixed 100-question CI sample, over its own paragraphs in a temporary
 index. Every figure printed is out-of-fold: each question is scored by models fitted without it.
 
-Three models, in order, each fitted on the out-of-fold output of the one before:
+Three models, in order, each fitted on the out-of-fold output of the one before (the sentence model is
+a LightGBM LambdaRank model over the sentences of each question, which beat logistic regression in cross-validation:
+right sentence first 0.656 vs 0.610; the others are logistic regressions):
   sentence: is this pool sentence the evidence?            (every pool sentence)
   span:     is this candidate the answer?                   (candidates of the sentences read closely)
   answerable: is the reader's best choice right?            (one row per question; its threshold maximises accuracy)
@@ -166,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     from pressqa.runtime import Runtime
     from pressqa.settings import Settings
     from service.reader import Reader
-    from service.reader.model import PARAMS_DIR, LinearModel, ReaderParams, fit_linear
+    from service.reader.model import PARAMS_DIR, LinearModel, ReaderParams, fit_linear, fit_ranker
     from service.reader.answerability import ANSWERABLE_FEATURES
     from service.reader.sentences import SENTENCE_FEATURES
     from service.reader.spans import SPAN_FEATURES
@@ -224,9 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     oof1 = np.zeros(len(y1))
     for k in range(FOLDS):
         test = fold[o1] == k
-        m = fit_linear(X1[~test], y1[~test], SENTENCE_FEATURES)
+        m = fit_ranker(X1[~test], y1[~test], o1[~test], SENTENCE_FEATURES)
         oof1[test] = m.logit(X1[test])
-    sentence_model = fit_linear(X1, y1, SENTENCE_FEATURES)
+    sentence_model = fit_ranker(X1, y1, o1, SENTENCE_FEATURES)
     if args.design:
         args.design.mkdir(parents=True, exist_ok=True)
         with (args.design / "sentence_pairs.jsonl").open("w") as out:
@@ -263,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
         test = fold[o2] == k
         m = fit_linear(X2[~test], y2[~test], SPAN_FEATURES)
         oof2[test] = m.probability(X2[test])
+    # Logistic regression, not a ranker: nearly as good in cross-validation (right sentence of the best candidate
+    # 0.706 vs 0.730 on press questions), calibrated across questions, and steadier on the small pools of a small
+    # corpus (its probabilities also decide list items).
     span_model = fit_linear(X2, y2, SPAN_FEATURES)
 
     # 3. answerability, on the out-of-fold span scores

@@ -61,12 +61,63 @@ def fit_linear(rows: np.ndarray, labels: np.ndarray, features: tuple[str, ...], 
     return LinearModel(features, mean, scale, model.coef_[0].copy(), float(model.intercept_[0]))
 
 
+class RankerModel:
+    """A LightGBM LambdaRank model (a text file) scoring the rows of one question against each other.
+
+    Its scores order rows within a question; they are not probabilities (the answerability model calibrates)."""
+
+    def __init__(self, features: tuple[str, ...], model_text: str) -> None:
+        import lightgbm
+
+        self.features = tuple(features)
+        self.model_text = model_text
+        self._booster = lightgbm.Booster(model_str=model_text)
+
+    def logit(self, rows: np.ndarray) -> np.ndarray:
+        if len(rows) == 0:
+            return np.zeros(0)
+        # One thread: a question's few hundred rows cost microseconds, and threads would fight the server's.
+        return self._booster.predict(np.asarray(rows, dtype=np.float64), num_threads=1)
+
+
+RANKER_PARAMS = dict(
+    objective="lambdarank", n_estimators=300, learning_rate=0.05, num_leaves=15, min_child_samples=20,
+    deterministic=True, force_row_wise=True, random_state=0, n_jobs=1, verbose=-1,
+)
+
+
+def fit_ranker(rows: np.ndarray, labels: np.ndarray, owners: np.ndarray, features: tuple[str, ...]) -> RankerModel:
+    """LambdaRank over the rows of each question (`owners`: the question of each row, rows grouped contiguously)."""
+    import lightgbm
+
+    _, first, counts = np.unique(owners, return_index=True, return_counts=True)
+    groups = counts[np.argsort(first)]
+    model = lightgbm.LGBMRanker(**RANKER_PARAMS)
+    model.fit(np.asarray(rows, dtype=np.float64), labels, group=groups)
+    return RankerModel(features, model.booster_.model_to_string())
+
+
+def _load_model(data: dict, folder: Path):
+    if data.get("kind") == "lambdarank":
+        text = (folder / data["file"]).read_text()
+        return RankerModel(tuple(data["features"]), text)
+    return LinearModel.from_dict(data)
+
+
+def _dump_model(model, name: str, folder: Path) -> dict:
+    if isinstance(model, RankerModel):
+        file = f"{name}.lightgbm.txt"
+        (folder / file).write_text(model.model_text)
+        return {"kind": "lambdarank", "file": file, "features": list(model.features)}
+    return model.to_dict()
+
+
 @dataclass(frozen=True)
 class ReaderParams:
     """Everything fitted: the three models, the answer-type table and the abstention threshold."""
 
-    sentence: LinearModel
-    span: LinearModel
+    sentence: LinearModel | RankerModel
+    span: LinearModel | RankerModel
     answerable: LinearModel
     type_table: dict[str, dict[str, float]]  # wh → candidate label → log-odds of being the answer
     threshold: float  # answer when P(answer is right) ≥ this; chosen by cross-validation
@@ -79,8 +130,8 @@ class ReaderParams:
             raise FileNotFoundError(f"{path}: the reader's fitted parameters are missing; refit with `python -m eval.fit_reader --squad-train`")
         data = json.loads(path.read_text())
         return cls(
-            LinearModel.from_dict(data["sentence"]),
-            LinearModel.from_dict(data["span"]),
+            _load_model(data["sentence"], path.parent),
+            _load_model(data["span"], path.parent),
             LinearModel.from_dict(data["answerable"]),
             data["type_table"],
             float(data["threshold"]),
@@ -93,8 +144,8 @@ class ReaderParams:
             "meta": self.meta,
             "threshold": round(self.threshold, 4),
             "type_table": {k: {label: round(v, 4) for label, v in sorted(t.items())} for k, t in sorted(self.type_table.items())},
-            "sentence": self.sentence.to_dict(),
-            "span": self.span.to_dict(),
+            "sentence": _dump_model(self.sentence, "sentence", path.parent),
+            "span": _dump_model(self.span, "span", path.parent),
             "answerable": self.answerable.to_dict(),
         }
         path.write_text(json.dumps(data, indent=1) + "\n")
