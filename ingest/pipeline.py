@@ -6,7 +6,7 @@ import json
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from core.chunking import chunk_release
@@ -27,6 +27,9 @@ class IngestSummary:
     errors: list[dict] = field(default_factory=list)  # {"path", "error"}
     # Files read in an encoding other than UTF-8 (a legacy one found by charset-normalizer, or declared).
     encodings: list[dict] = field(default_factory=list)  # {"path", "encoding"}
+    # Same text and metadata as a stored release under another file name: left unchanged, and the title the
+    # new name would give is not applied (a title taken from a file name is a label, not content).
+    titles_kept: list[dict] = field(default_factory=list)  # {"id", "path", "title", "name_title"}
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -209,18 +212,29 @@ class Indexer:
         return kept
 
     def _changed(self, releases: list[Release], summary: IngestSummary, pending: set[str]) -> list[Release]:
-        """Drop releases whose stored content_hash is the same; count them as unchanged."""
+        """Drop releases whose stored content_hash is the same; count them as unchanged.
+
+        A release keyed on its text (no URL) whose title only comes from its file name is the same release
+        under another name: when nothing but that title differs from the stored one, it is unchanged too, keeps
+        its stored title, and the title it would have had is reported in `titles_kept`.
+        """
         if not releases:
             return []
         ids = list(dict.fromkeys(r.id for r in releases))
-        stored: dict[str, str] = {}
+        stored: dict[str, dict] = {}
         for s in range(0, len(ids), 1000):
             got = self.store.releases.get(ids=ids[s : s + 1000], include=["metadatas"])
-            stored.update({i: m.get("content_hash", "") for i, m in zip(got["ids"], got["metadatas"])})
+            stored.update(dict(zip(got["ids"], got["metadatas"])))
         fresh = []
         for r in releases:
-            if stored.get(r.id) == r.content_hash and r.id not in pending:
+            meta = stored.get(r.id)
+            if meta is None or r.id in pending:
+                fresh.append(r)
+            elif meta.get("content_hash", "") == r.content_hash:
                 summary.unchanged += 1
+            elif _only_name_title_differs(r, meta):
+                summary.unchanged += 1
+                summary.titles_kept.append({"id": r.id, "path": r.origin, "title": meta.get("title", ""), "name_title": r.title})
             else:
                 fresh.append(r)
         return fresh
@@ -239,3 +253,13 @@ class Indexer:
                 summary.added += 1
         self.store.upsert_many(items)
         summary.chunks += len(texts)
+
+
+def _only_name_title_differs(release: Release, stored_meta: dict) -> bool:
+    """The release's title is the one its file name gives, and with the stored title it hashes as stored."""
+    from ingest.loaders.metadata import title_from_name
+
+    stored_title = stored_meta.get("title", "")
+    if release.title == stored_title or release.title != title_from_name(release.origin or ""):
+        return False
+    return replace(release, title=stored_title).content_hash == stored_meta.get("content_hash", "")

@@ -95,6 +95,15 @@ class FailedFile(BaseModel):
     error: str
 
 
+class TitleKept(BaseModel):
+    """A file whose text and metadata were already indexed under another file name: the stored title stays."""
+
+    id: str
+    path: str | None = None
+    title: str = Field(description="The stored title, kept.")
+    name_title: str = Field(description="The title this file's name would have given, not applied.")
+
+
 class IngestReport(BaseModel):
     added: int = 0
     updated: int = 0
@@ -102,6 +111,7 @@ class IngestReport(BaseModel):
     chunks: int = 0
     skipped: list[SkippedFile] = Field(default_factory=list)
     errors: list[FailedFile] = Field(default_factory=list)
+    titles_kept: list[TitleKept] = Field(default_factory=list)
 
 
 # --- OpenAI-compatible API -------------------------------------------------------------------
