@@ -107,3 +107,10 @@ class Runtime:
             chooser=self.chooser,
             rewrite=self.rewrite_follow_up,
         )
+
+    @cached_property
+    def answer_runnable(self):
+        """The chain as a LangChain Runnable (invoke, stream, batch, callbacks); the routes answer through it."""
+        from service.chain_runnable import AnswerRunnable
+
+        return AnswerRunnable(self.chain)

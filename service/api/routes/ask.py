@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from service.api.deps import RuntimeDep
+from service.chain_runnable import answer_runnable
 from service.api.errors import ERROR_TYPES, llm_unavailable_class
 from service.api.schemas import Answer, AskRequest, ErrorResponse
 from service.records import ChainStatus
@@ -43,10 +44,14 @@ def ask(body: AskRequest, runtime: RuntimeDep) -> Answer:
 
     Runs in the thread pool, so `/healthz` stays responsive while answers are generated.
     """
-    return runtime.chain.ask(body.question, history=body.history or None, since=body.since, until=body.until, source=body.source)
+    return answer_runnable(runtime).invoke(_chain_input(body))
 
 
 _END = object()
+
+
+def _chain_input(body: AskRequest) -> dict:
+    return {"question": body.question, "history": body.history or None, "since": body.since, "until": body.until, "source": body.source}
 
 STREAM_DESCRIPTION = (
     "Server-sent events, in this order: `status` events while the answer is made (`{\"stage\": \"retrieve\", "
@@ -72,9 +77,7 @@ async def ask_stream(body: AskRequest, runtime: RuntimeDep) -> StreamingResponse
     The status events let a client show "searching…", "reading 5 releases…" during a slow answer instead of an
     empty bubble.
     """
-    stream = await run_in_threadpool(
-        runtime.chain.stream, body.question, history=body.history or None, since=body.since, until=body.until, source=body.source
-    )
+    stream = await run_in_threadpool(answer_runnable(runtime).stream, _chain_input(body))
     # The first item is fetched before the response starts, so a backend that is down is a clean 503.
     first = await run_in_threadpool(next, stream, _END)
     return StreamingResponse(

@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from service.api.deps import RuntimeDep
+from service.chain_runnable import answer_runnable
 from service.api.errors import ERROR_TYPES, llm_unavailable_class
 from service.api.openai_params import AnswerLimit, StreamLimit, cited_prefix, refuse_unsupported
 from service.api.schemas import (
@@ -136,13 +137,13 @@ async def chat_completions(body: ChatCompletionRequest, runtime: RuntimeDep) -> 
     refuse_unsupported(body)
     question, history = split_messages(body)
     limit = AnswerLimit.of(body)
-    kwargs = dict(history=history or None, since=body.since, until=body.until, source=body.source)
+    chain_input = {"question": question, "history": history or None, "since": body.since, "until": body.until, "source": body.source}
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     model = body.model or MODEL_ID
 
     if not body.stream:
-        answer: Answer = await run_in_threadpool(runtime.chain.ask, question, **kwargs)
+        answer: Answer = await run_in_threadpool(answer_runnable(runtime).invoke, chain_input)
         text, cut = limit.apply(answer.answer)
         message = AssistantMessage(content=text, citations=cited_prefix(answer.citations, text))
         return ChatCompletion(
@@ -154,7 +155,7 @@ async def chat_completions(body: ChatCompletionRequest, runtime: RuntimeDep) -> 
             pressqa=_info(answer),
         )
 
-    stream = await run_in_threadpool(runtime.chain.stream, question, **kwargs)
+    stream = await run_in_threadpool(answer_runnable(runtime).stream, chain_input)
     # The first item is fetched before the response starts, so a backend that is down is a clean 503.
     first = await run_in_threadpool(next, stream, _END)
     events = _sse_events(first, stream, body, completion_id, created, model, StreamLimit(limit))
