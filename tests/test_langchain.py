@@ -118,7 +118,7 @@ def test_retriever_returns_the_cited_sentences_real_serve(tmp_path):
     served = start_serve(tmp_path / "data", tmp_path / "serve.log")
     try:
         wait_ready(served)
-        up = httpx.post(f"{served.url}/api/releases", files={"files": ("zorblax.md", UPLOAD_TEXT.encode(), "text/markdown")}, timeout=180)
+        up = httpx.post(f"{served.url}/api/releases", files={"files": ("zorblax.txt", UPLOAD_TEXT.encode(), "text/plain")}, timeout=180)
         assert up.status_code == 200, up.text
         retriever = PressQARetriever(base_url=served.url)
         assert isinstance(retriever, BaseRetriever)
