@@ -13,6 +13,7 @@ from service.api.auth import ApiKeyMiddleware, require_api_key
 from service.api.errors import install_error_handlers
 from service.api.limits import BodyLimitMiddleware
 from service.api.origin import SameOriginWritesMiddleware
+from service.api import docs
 from service.api.routes import ask, health, openai_compat, page, releases
 from service.api.startup import Startup
 
@@ -41,7 +42,8 @@ def create_app(settings: Settings, runtime: Any = None, *, index_bundled: bool =
         startup.start()
         yield
 
-    app = FastAPI(title="pressqa", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # docs_url=None: /docs is served from the bundled Swagger UI assets (service/api/docs.py), not a CDN.
+    app = FastAPI(title="pressqa", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, docs_url=None)
     app.state.settings = settings
     app.state.runtime = runtime
     app.state.startup = startup
@@ -65,4 +67,5 @@ def create_app(settings: Settings, runtime: Any = None, *, index_bundled: bool =
     app.include_router(releases.router, dependencies=protected)
     app.include_router(health.router)
     page.mount(app)
+    docs.mount(app)
     return app
