@@ -63,7 +63,7 @@ def test_cli_json_is_one_object_and_exit_code(tmp_path, folder):
     cmd = [sys.executable, "-m", "pressqa.cli", "ingest", str(folder), "--data", str(tmp_path / "d"), "--json"]
     run = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
     out = json.loads(run.stdout)  # exactly one object, nothing else on stdout
-    assert set(out) == {"added", "updated", "unchanged", "chunks", "skipped", "errors", "encodings"}
+    assert set(out) == {"added", "updated", "unchanged", "chunks", "skipped", "errors", "encodings", "titles_kept"}
     assert out["added"] == 4 and out["errors"][0]["path"].endswith("broken.txt")
     assert run.returncode != 0
 
