@@ -8,7 +8,6 @@ answer when it clears the threshold chosen by cross-validation, else abstain.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -107,7 +106,9 @@ class Reader:
         self, question: QuestionAnalysis, pool: list[PoolSentence], question_vector: np.ndarray, sentence_logits=None
     ) -> Reading:
         """`sentence_logits` replaces the sentence model's (fitting passes out-of-fold scores)."""
-        rows = sentence_features(question, pool)
+        # The terms' rarity in the pool weighs both the sentence and the span features: computed once.
+        idf = pool_idf(pool, question.terms)
+        rows = sentence_features(question, pool, idf)
         if sentence_logits is not None:
             logits = np.asarray(sentence_logits, dtype=np.float64)
         else:
@@ -121,7 +122,7 @@ class Reader:
             for rank, (i, d, doc) in enumerate(zip(order, dense, docs))
         ]
         span_rows, span_index = span_features(
-            question, readings, self.params.type_table, self._focus_similarity(question), pool_idf(pool, question.terms)
+            question, readings, self.params.type_table, self._focus_similarity(question), idf
         )
         return Reading(question, pool, rows, logits, readings, span_rows, span_index)
 
@@ -164,4 +165,4 @@ class Reader:
         return {label: float(v @ focus_vector) for label, v in self._label_vectors.items()}
 
 
-__all__ = ["ANSWERABLE_FEATURES", "Choice", "Reader", "Reading", "READ_SENTENCES", "math"]
+__all__ = ["ANSWERABLE_FEATURES", "Choice", "Reader", "Reading", "READ_SENTENCES"]

@@ -64,13 +64,13 @@ def pool_idf(pool: list[PoolSentence], terms: tuple[str, ...]) -> dict[str, floa
     return {t: math.log((n + 1) / (df[t] + 0.5)) for t in terms}
 
 
-def sentence_features(question: QuestionAnalysis, pool: list[PoolSentence]) -> np.ndarray:
-    """One row of SENTENCE_FEATURES per pool sentence."""
+def sentence_features(question: QuestionAnalysis, pool: list[PoolSentence], idf: dict[str, float] | None = None) -> np.ndarray:
+    """One row of SENTENCE_FEATURES per pool sentence (`idf`: pool_idf(pool, question.terms), when already computed)."""
     rows = np.zeros((len(pool), len(SENTENCE_FEATURES)), dtype=np.float32)
     if not pool:
         return rows
     terms = question.terms
-    idf = pool_idf(pool, terms)
+    idf = idf if idf is not None else pool_idf(pool, terms)
     total = sum(idf.values()) or 1.0
     rarest = max(terms, key=lambda t: idf[t]) if terms else None
     focus = stem(question.focus) if question.focus else None
