@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     # Embeddings
     embedding_model: Path | None = Field(None, description="Path of a sentence-transformers model; default: the bundled all-MiniLM-L6-v2.")
     embedding_dtype: Literal["auto", "int8", "bf16", "fp32"] = Field(
-        "auto", description="auto: int8 ONNX on CPUs with VNNI, else bf16 where native, else fp32; each kept only if close to fp32."
+        "auto", description="auto: int8 ONNX on every CPU (one index whatever machine built it), else bf16 where native, else fp32; each kept only if close to fp32."
     )
     embedding_batch_size: int = 64
     chunk_max_tokens: int = 256
