@@ -33,8 +33,8 @@ def test_turkmenistan_is_answered_from_the_seed_sentence(bundled_runtime):
     [
         pytest.param(
             "who represented turkmenistan?",  # typed as the mission writes it
-            marks=pytest.mark.xfail(strict=True, reason="open (issue 12): the seed is the 4th release retrieved and its "
-                                    "sentence is not among the 14 the reader reads; a Turkmenistan election release wins"),
+            marks=pytest.mark.xfail(strict=True, reason="open (issue 12): the seed is the 4th release retrieved; its answer "
+                                    "sentence is now read (every release's best two are), but 14 sentences of the first releases outrank it and the reader abstains"),
         ),
         "Who represented Turkmenistan at the Sixth China\u2013Central Asia Foreign Ministers\u2019 Meeting?",  # en dash, curly apostrophe
     ],
@@ -50,8 +50,6 @@ def test_the_missions_question_however_it_is_typed(bundled_runtime, question):
     assert 0.0 < answer.confidence <= 1.0
 
 
-@pytest.mark.xfail(strict=True, reason="open (issue 12): the answerability model weighs a question's name missing from the "
-                   "release too little (few such unanswerables to fit on); it answers with Turkmenistan's representative")
 def test_a_country_that_was_not_there_is_an_abstention(bundled_runtime):
     answer = bundled_runtime.chain.ask("Who represented Mongolia at the China-Central Asia Foreign Ministers' Meeting?")
     assert answer.abstained, answer.answer

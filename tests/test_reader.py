@@ -148,3 +148,16 @@ def test_a_ranker_orders_rows_and_survives_a_save(tmp_path):
     loaded = ReaderParams.load(tmp_path / "reader.json")
     assert isinstance(loaded.sentence, RankerModel)
     assert loaded.sentence.logit(rows[:5]).tolist() == ranker.logit(rows[:5]).tolist()
+
+
+def test_every_release_gets_its_best_sentences_read(reader, embedder):
+    # However the sentence model ranks them, the last release's best sentences are parsed and their candidates
+    # scored: a vague question can have its answer in a release retrieved low.
+    question = "who represented rotterdam?"
+    analysis = reader.analyze(question)
+    pool = _pool(ORCHARD, ORCHARD.replace("Quellport", "Westmoor"), HARBOUR)
+    narrow = Reader(reader.params, embedder.encode, read_sentences=1, read_per_release=1)
+    reading = narrow.featurize(analysis, pool, embedder.encode_query(question))
+    read_releases = {pool[r.pool_index].release.release_id for r in reading.readings}
+    assert read_releases == {"r0", "r1", "r2"}
+    assert len(reading.readings) == 3

@@ -24,6 +24,9 @@ from service.reader.spans import SentenceReading, span_features
 
 # Sentences read closely (parsed, candidates scored): the right one is in the sentence model's top few.
 READ_SENTENCES = 14
+# … and the best few of every retrieved release, so that a release the sentence model ranks low is still read:
+# a vague question ("who represented X?") can have its answer in the fourth release retrieved.
+READ_PER_RELEASE = 2
 
 
 @dataclass
@@ -87,14 +90,23 @@ def _overlaps(a: Candidate, b: Candidate) -> bool:
 class Reader:
     """Fitted once (service/reader/fit.py); holds no per-question state, safe to share between threads."""
 
-    def __init__(self, params: ReaderParams, encode, read_sentences: int = READ_SENTENCES) -> None:
+    def __init__(
+        self,
+        params: ReaderParams,
+        encode,
+        read_sentences: int = READ_SENTENCES,
+        read_per_release: int = READ_PER_RELEASE,
+        parse=parse,
+    ) -> None:
         self.params = params
         self.encode = encode  # texts -> unit vectors (the MiniLM embedder)
+        self.parse = parse  # texts -> spaCy docs (service.reader.nlp.parse; the fit passes one that remembers)
         self.read_sentences = read_sentences
+        self.read_per_release = read_per_release
         self._label_vectors: dict[str, np.ndarray] | None = None
 
     def analyze(self, question: str) -> QuestionAnalysis:
-        return analyze(question, parse([fold(question)])[0])
+        return analyze(question, self.parse([fold(question)])[0])
 
     def read(self, question: QuestionAnalysis, pool: list[PoolSentence], question_vector: np.ndarray) -> Reading:
         reading = self.featurize(question, pool, question_vector)
@@ -113,10 +125,10 @@ class Reader:
             logits = np.asarray(sentence_logits, dtype=np.float64)
         else:
             logits = self.params.sentence.logit(rows) if len(pool) else np.zeros(0)
-        order = np.argsort(-logits, kind="stable")[: self.read_sentences]
+        order = self._sentences_to_read(pool, logits)
         texts = [pool[i].text for i in order]
         dense = self.encode(texts) @ question_vector if texts else np.zeros(0)
-        docs = parse([fold(t) for t in texts]) if texts else []
+        docs = self.parse([fold(t) for t in texts]) if texts else []
         readings = [
             SentenceReading(int(i), float(logits[i]), float(d), rank, doc, candidates(doc))
             for rank, (i, d, doc) in enumerate(zip(order, dense, docs))
@@ -148,6 +160,18 @@ class Reader:
         reading.confidence = float(self.params.answerable.probability(reading.answerable_row[None, :])[0])
         reading.answered = bool(reading.choices) and reading.confidence >= self.params.threshold
         return reading
+
+    def _sentences_to_read(self, pool: list[PoolSentence], logits: np.ndarray) -> list[int]:
+        """The best `read_sentences` of the pool plus the best `read_per_release` of each release, best first."""
+        ranked = [int(i) for i in np.argsort(-logits, kind="stable")]
+        chosen = set(ranked[: self.read_sentences])
+        taken: dict[str, int] = {}
+        for i in ranked:
+            rid = pool[i].release.release_id
+            if taken.get(rid, 0) < self.read_per_release:
+                taken[rid] = taken.get(rid, 0) + 1
+                chosen.add(i)
+        return [i for i in ranked if i in chosen]
 
     def _focus_similarity(self, question: QuestionAnalysis) -> dict[str, float]:
         """MiniLM cosine between the noun asked about and spaCy's own description of each entity label."""

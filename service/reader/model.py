@@ -80,8 +80,9 @@ class RankerModel:
         return self._booster.predict(np.asarray(rows, dtype=np.float64), num_threads=1)
 
 
+# 7 leaves, chosen by grouped 5-fold CV over 4–31: right sentence first 0.681 vs 0.658 with 15 (top 3 0.899 vs 0.884).
 RANKER_PARAMS = dict(
-    objective="lambdarank", n_estimators=300, learning_rate=0.05, num_leaves=15, min_child_samples=20,
+    objective="lambdarank", n_estimators=300, learning_rate=0.05, num_leaves=7, min_child_samples=20,
     deterministic=True, force_row_wise=True, random_state=0, n_jobs=1, verbose=-1,
 )
 
