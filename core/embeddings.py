@@ -92,7 +92,7 @@ class Embedder:
         # eval's per-question baselines, must not depend on which machine built it (int8 arithmetic is exact; fp32
         # vs int8 embeddings differ by up to 0.02 cosine, enough to reorder retrieval). Measured on a 2-core Xeon
         # without VNNI: int8 4.7 s vs fp32 3.7 s per 256 chunks, a cost paid for reproducibility.
-        if dtype == "int8" or dtype == "auto":
+        if dtype in ("int8", "auto"):
             self._try_int8(check, Path(cache_dir) if cache_dir else None, forced=dtype == "int8")
         if self.dtype == "fp32" and (dtype == "bf16" or (dtype == "auto" and cpu_has_bf16())):
             cosine = self._fidelity(check, "bf16")

@@ -88,7 +88,7 @@ def _overlaps(a: Candidate, b: Candidate) -> bool:
 
 
 class Reader:
-    """Fitted once (service/reader/fit.py); holds no per-question state, safe to share between threads."""
+    """Fitted once (eval/fit_reader.py); holds no per-question state, safe to share between threads."""
 
     def __init__(
         self,

@@ -118,7 +118,7 @@ class ReaderParams:
     """Everything fitted: the three models, the answer-type table and the abstention threshold."""
 
     sentence: LinearModel | RankerModel
-    span: LinearModel | RankerModel
+    span: LinearModel  # its probabilities are compared across questions and decide list items: calibrated, never a ranker
     answerable: LinearModel
     type_table: dict[str, dict[str, float]]  # wh → candidate label → log-odds of being the answer
     threshold: float  # answer when P(answer is right) ≥ this; chosen by cross-validation
@@ -132,7 +132,7 @@ class ReaderParams:
         data = json.loads(path.read_text())
         return cls(
             _load_model(data["sentence"], path.parent),
-            _load_model(data["span"], path.parent),
+            LinearModel.from_dict(data["span"]),
             LinearModel.from_dict(data["answerable"]),
             data["type_table"],
             float(data["threshold"]),
@@ -146,7 +146,7 @@ class ReaderParams:
             "threshold": round(self.threshold, 4),
             "type_table": {k: {label: round(v, 4) for label, v in sorted(t.items())} for k, t in sorted(self.type_table.items())},
             "sentence": _dump_model(self.sentence, "sentence", path.parent),
-            "span": _dump_model(self.span, "span", path.parent),
+            "span": self.span.to_dict(),
             "answerable": self.answerable.to_dict(),
         }
         path.write_text(json.dumps(data, indent=1) + "\n")
