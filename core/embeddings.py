@@ -172,6 +172,30 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return self._encode(list(texts), self.dtype)
 
+    def encode_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        """encode(), and each text's contextual token vectors with their character offsets ((n, 2) and (n, dim),
+        special tokens at offset (0, 0)): the reader pools a candidate's neighbourhood from them at no extra cost."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
+        if self.dtype == "int8":
+            with self._lock:
+                return self._int8.encode_tokens(texts)
+        torch = self._torch
+        transformer = self.model[0].auto_model
+        tokens = []
+        with self._lock, torch.inference_mode():
+            for text in texts:
+                batch = self.tokenizer(text, return_offsets_mapping=True, truncation=True, max_length=self.max_seq_length,
+                                       return_tensors="pt")
+                offsets = batch.pop("offset_mapping")[0].numpy()
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.dtype == "bf16"):
+                    hidden = transformer(**batch).last_hidden_state[0].float().numpy()
+                tokens.append((offsets.astype(np.int64), hidden))
+        pooled = np.stack([h.mean(axis=0) for _, h in tokens])
+        pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return pooled.astype(np.float32, copy=False), tokens
+
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
 

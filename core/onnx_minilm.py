@@ -131,6 +131,22 @@ class OnnxEncoder:
                 )
             return self._sessions[threads]
 
+    def encode_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        """encode(), and each text's contextual token vectors with their character offsets ((n, 2), (n, dim))."""
+        session = self._session(1 if len(texts) == 1 else self._threads)
+        pooled, tokens = [], []
+        for encoding in self._tokenizer.encode_batch(list(texts)):
+            ids = np.asarray([encoding.ids], dtype=np.int64)
+            feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+            hidden = session.run(None, feed)[0][0]
+            pooled.append(hidden.mean(axis=0))
+            tokens.append((np.asarray(encoding.offsets, dtype=np.int64), hidden))
+        if not pooled:
+            return np.zeros((0, 0), dtype=np.float32), []
+        out = np.stack(pooled)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return (out / np.maximum(norms, 1e-12)).astype(np.float32, copy=False), tokens
+
     def encode(self, texts: list[str]) -> np.ndarray:
         """One text per run: int8 activations are scaled per run, so a batch would make a text's embedding depend on
         its neighbours and on padding (measured cosine 0.991 between one text alone and in a batch), and unpadded

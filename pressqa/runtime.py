@@ -57,7 +57,7 @@ class Runtime:
         from service.reader import Reader
         from service.reader.model import ReaderParams
 
-        return Reader(ReaderParams.load(self.settings.reader_params), self.embedder.encode)
+        return Reader(ReaderParams.load(self.settings.reader_params), self.embedder.encode, encode_tokens=self.embedder.encode_tokens)
 
     @cached_property
     def chooser(self):

@@ -20,7 +20,7 @@ from service.reader.model import ReaderParams
 from service.reader.nlp import parse
 from service.reader.pool import PoolSentence
 from service.reader.sentences import pool_idf, sentence_features
-from service.reader.spans import SentenceReading, span_features
+from service.reader.spans import SentenceReading, context_similarities, span_features
 
 # Sentences read closely (parsed, candidates scored): the right one is in the sentence model's top few.
 READ_SENTENCES = 14
@@ -97,9 +97,13 @@ class Reader:
         read_sentences: int = READ_SENTENCES,
         read_per_release: int = READ_PER_RELEASE,
         parse=parse,
+        encode_tokens=None,
     ) -> None:
         self.params = params
         self.encode = encode  # texts -> unit vectors (the MiniLM embedder)
+        # texts -> (unit vectors, per text (char offsets, token vectors)): Embedder.encode_tokens; without it the
+        # sentence's cosine stands in for each candidate's neighbourhood
+        self.encode_tokens = encode_tokens
         self.parse = parse  # texts -> spaCy docs (service.reader.nlp.parse; the fit passes one that remembers)
         self.read_sentences = read_sentences
         self.read_per_release = read_per_release
@@ -126,13 +130,21 @@ class Reader:
         else:
             logits = self.params.sentence.logit(rows) if len(pool) else np.zeros(0)
         order = self._sentences_to_read(pool, logits)
-        texts = [pool[i].text for i in order]
-        dense = self.encode(texts) @ question_vector if texts else np.zeros(0)
-        docs = self.parse([fold(t) for t in texts]) if texts else []
-        readings = [
-            SentenceReading(int(i), float(logits[i]), float(d), rank, doc, candidates(doc))
-            for rank, (i, d, doc) in enumerate(zip(order, dense, docs))
-        ]
+        texts = [fold(pool[i].text) for i in order]
+        docs = self.parse(texts) if texts else []
+        token_states = None
+        if not texts:
+            dense = np.zeros(0)
+        elif self.encode_tokens is not None:
+            vectors, token_states = self.encode_tokens(texts)
+            dense = vectors @ question_vector
+        else:
+            dense = self.encode(texts) @ question_vector
+        readings = []
+        for rank, (i, d, doc) in enumerate(zip(order, dense, docs)):
+            cands = candidates(doc)
+            context = context_similarities(doc, cands, token_states[rank], question_vector, float(d)) if token_states else None
+            readings.append(SentenceReading(int(i), float(logits[i]), float(d), rank, doc, cands, context))
         span_rows, span_index = span_features(
             question, readings, self.params.type_table, self._focus_similarity(question), idf
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.reader.lexicon import STOPWORDS, WH_WORDS, content_stems, fold, stem
+from service.reader.lexicon import MONTHS, STOPWORDS, WH_WORDS, content_stems, fold, stem
 
 # "how many", "how much", "how long": the word after "how" says what kind of quantity is asked for.
 # Entity types whose words name something (dates and numbers are matched by the date window and as terms).
@@ -70,6 +70,14 @@ def focus_noun(doc, wh_token) -> tuple[str | None, bool]:
     return head.lower_, head.tag_ in ("NNS", "NNPS")
 
 
+def _is_name(tok) -> bool:
+    """A proper noun or a named entity's word, but not a date's: "June" or "2021" in a question dates a release,
+    whose text need not spell its own month, so it is no name that a release lacks when it is about something else."""
+    if tok.ent_type_ in ("DATE", "TIME") or tok.lower_ in MONTHS or tok.like_num:
+        return False
+    return tok.pos_ == "PROPN" or tok.ent_type_ in _NAME_TYPES
+
+
 def analyze(question: str, doc) -> QuestionAnalysis:
     """`doc` is spaCy's parse of fold(question)."""
     folded = fold(question)
@@ -86,6 +94,6 @@ def analyze(question: str, doc) -> QuestionAnalysis:
             if s not in skip and s not in terms:
                 terms.append(s)
                 shown.append(tok.text)
-            if (tok.pos_ == "PROPN" or tok.ent_type_ in _NAME_TYPES) and s not in skip and s not in names:
+            if _is_name(tok) and s not in skip and s not in names:
                 names.append(s)
     return QuestionAnalysis(question, folded, wh, focus, plural, tuple(terms), tuple(shown), tuple(names))

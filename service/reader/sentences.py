@@ -7,6 +7,7 @@ into one score, and only the best few go on to spaCy and the span model.
 from __future__ import annotations
 
 import math
+import os
 import re
 
 import numpy as np
@@ -54,6 +55,22 @@ def _type_hint(wh: str, text: str, capitals: int) -> float:
     return 0.0
 
 
+def name_in(name: str, stems) -> bool:
+    """The name, or a form derived from it, is among the stems: a country and its people's adjective ("india",
+    "indian"; "senegal", "senegales") share all but the shorter word's last letter, and at least four."""
+    if name in stems:
+        return True
+    if len(name) < 4:
+        return False
+    head = name[:4]
+    for s in stems:
+        if s.startswith(head):
+            common = len(os.path.commonprefix((name, s)))
+            if common >= max(4, min(len(name), len(s)) - 1):
+                return True
+    return False
+
+
 def pool_idf(pool: list[PoolSentence], terms: tuple[str, ...]) -> dict[str, float]:
     n = len(pool)
     df = {t: 0 for t in terms}
@@ -84,6 +101,7 @@ def sentence_features(question: QuestionAnalysis, pool: list[PoolSentence], idf:
         if rid not in release_stems:
             release_stems[rid] = frozenset(content_stems(s.release.text + " " + s.release.title))
             title_stems[rid] = frozenset(content_stems(s.release.title))
+    names_missing = {rid: sum(not name_in(n, stems) for n in names) / n_names for rid, stems in release_stems.items()}
     lengths = np.array([max(1, len(s.stems)) for s in pool], dtype=np.float32)
     avg = float(lengths.mean())
     bm25 = np.zeros(len(pool), dtype=np.float32)
@@ -114,8 +132,8 @@ def sentence_features(question: QuestionAnalysis, pool: list[PoolSentence], idf:
             len(s.stems - q_stems) / max(1, len(s.stems)),
             float(bool(_NUMBER.search(text))),
             min(10, capitals) / 10,
-            sum(n not in s.window_stems for n in names) / n_names,
-            sum(n not in release_stems[rid] for n in names) / n_names,
+            sum(not name_in(n, s.window_stems) for n in names) / n_names,
+            names_missing[rid],
             _type_hint(question.wh, text, capitals),
         )
     return rows

@@ -38,7 +38,11 @@ SPAN_FEATURES = (
     "context_coverage",  # idf-weighted share of the question's terms within eight tokens of the candidate
     "question_word_adjacent",  # a question word stands right before or after the candidate
     "head_is_focus",  # the candidate's head noun is the noun the question asks about
+    "context_dense",  # MiniLM cosine of the question and the candidate's neighbours (its contextual token vectors)
 )
+
+# Tokens each side of a candidate that make its neighbourhood for context_dense.
+CONTEXT_TOKENS = 6
 
 _FAR = 40  # distance used when the sentence has none of the question's words
 
@@ -53,6 +57,29 @@ class SentenceReading:
     rank: int
     doc: object
     candidates: list[Candidate]
+    context_dense: list[float] | None = None  # per candidate; None: the sentence's own cosine stands in
+
+
+def context_similarities(doc, cands: list[Candidate], token_states, question_vector: np.ndarray, fallback: float) -> list[float]:
+    """Cosine of the question and the mean contextual vector of the encoder tokens around each candidate (without it).
+
+    `token_states` are the encoder's (character offsets, vectors) for the same text as `doc`; a word such as
+    "ambassador" beside a name then counts for a question that says "represented", which no word overlap sees.
+    """
+    offsets, hidden = token_states
+    real = offsets[:, 1] > offsets[:, 0]  # special tokens sit at (0, 0)
+    out = []
+    for cand in cands:
+        lo = doc[max(0, cand.token_start - CONTEXT_TOKENS)].idx
+        hi_token = doc[min(len(doc), cand.token_end + CONTEXT_TOKENS) - 1]
+        hi = hi_token.idx + len(hi_token.text)
+        inside = real & (offsets[:, 0] >= lo) & (offsets[:, 1] <= hi) & ~((offsets[:, 0] >= cand.start) & (offsets[:, 1] <= cand.end))
+        if not inside.any():
+            out.append(fallback)
+            continue
+        v = hidden[inside].mean(axis=0)
+        out.append(float(v @ question_vector / max(float(np.linalg.norm(v)), 1e-12)))
+    return out
 
 
 def _root_paths(doc) -> list[list[int]]:
@@ -104,7 +131,8 @@ def span_features(
         for c in reading.candidates:
             label_counts[c.label] = label_counts.get(c.label, 0) + 1
         n_tokens = max(1, len(doc))
-        for cand in reading.candidates:
+        context_dense = reading.context_dense or [reading.dense] * len(reading.candidates)
+        for cand, cand_context_dense in zip(reading.candidates, context_dense):
             inside = range(cand.token_start, cand.token_end)
             cand_stems = [stems[i] for i in inside if not doc[i].is_punct and not doc[i].is_stop]
             share = sum(s in question_stems for s in cand_stems) / len(cand_stems) if cand_stems else 1.0
@@ -153,6 +181,7 @@ def span_features(
                     sum(idf.get(t, 0.0) for t in context) / total_idf,
                     float(adjacent),
                     float(focus is not None and stems[cand.root] == focus),
+                    cand_context_dense,
                 )
             )
             index.append((r_i, cand))
