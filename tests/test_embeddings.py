@@ -59,6 +59,21 @@ def test_fp32_is_always_available():
     assert embedder.dtype == "fp32" and embedder.cosine_to_fp32 is None
 
 
+@pytest.mark.parametrize("dtype", ["fp32", "auto"])
+def test_token_vectors_come_with_the_sentence_vector_and_its_offsets(dtype, embedder):
+    # The reader pools a candidate's neighbours from these: the pass must give encode()'s vector, and one token
+    # vector per tokenizer token with its character span in the text (special tokens at (0, 0)).
+    encoder = Embedder(dtype="fp32") if dtype == "fp32" else embedder
+    text = "Tomas Berg, the chef of the city canteen, attended."
+    vectors, states = encoder.encode_tokens([text, "A second text."])
+    assert np.allclose(vectors, encoder.encode([text, "A second text."]), atol=1e-4)
+    offsets, hidden = states[0]
+    assert hidden.shape == (len(offsets), encoder.dimension)
+    words = {text[a:b] for a, b in offsets if b > a}
+    assert {"chef", "canteen"} <= words
+    assert tuple(offsets[0]) == (0, 0) and tuple(offsets[-1]) == (0, 0)
+
+
 def test_missing_model_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="never downloads"):
         Embedder(model_path=tmp_path / "nothing")
