@@ -12,6 +12,8 @@ right sentence first 0.681 vs 0.610 (0.658 with 15 leaves instead of 7); the oth
   sentence: is this pool sentence the evidence?            (every pool sentence)
   span:     is this candidate the answer?                   (candidates of the sentences read closely)
   answerable: is the reader's best choice right?            (one row per question; its threshold maximises accuracy)
+Answerability also fits on unanswerable twins of the answerable questions (unanswerable_twins; --no-twins leaves
+them out); the threshold and every figure printed come from the real questions only.
 """
 
 from __future__ import annotations
