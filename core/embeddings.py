@@ -192,9 +192,9 @@ class Embedder:
                 with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.dtype == "bf16"):
                     hidden = transformer(**batch).last_hidden_state[0].float().numpy()
                 tokens.append((offsets.astype(np.int64), hidden))
-        pooled = np.stack([h.mean(axis=0) for _, h in tokens])
-        pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return pooled.astype(np.float32, copy=False), tokens
+        from core.onnx_minilm import unit_rows
+
+        return unit_rows([hidden.mean(axis=0) for _, hidden in tokens]), tokens
 
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
