@@ -138,11 +138,11 @@ def unanswerable_twins(examples: list[Example], reader, encode_query, seed: int 
 
     answerable = [ex for ex in examples if ex.answerable and not ex.synthetic]
     docs = reader.parse([fold(ex.gathered.standalone) for ex in answerable])
-    by_label: dict[str, set[str]] = {}
+    by_label: dict[str, dict[str, list[str]]] = {}  # label -> entity text -> its stems
     for doc in docs:
         for ent in doc.ents:
             if ent.label_ in TWIN_LABELS:
-                by_label.setdefault(ent.label_, set()).add(ent.text)
+                by_label.setdefault(ent.label_, {})[ent.text] = content_stems(ent.text)
     rng = random.Random(seed)
     twins = []
     for ex, doc in zip(answerable, docs):
@@ -153,8 +153,8 @@ def unanswerable_twins(examples: list[Example], reader, encode_query, seed: int 
         pool_stems = set()
         for release in {id(s.release): s.release for s in ex.gathered.pool}.values():
             pool_stems |= set(content_stems(release.text + " " + release.title))
-        options = sorted(t for t in by_label[ent.label_]
-                         if content_stems(t) and not any(name_in(st, pool_stems) for st in content_stems(t)))
+        options = sorted(t for t, stems in by_label[ent.label_].items()
+                         if stems and not any(name_in(st, pool_stems) for st in stems))
         if not options:
             continue
         text = doc.text[: ent.start_char] + rng.choice(options) + doc.text[ent.end_char :]
@@ -314,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     for i, ex in enumerate(examples):
         ex.reading = table_reader.featurize(ex.gathered.analysis, ex.gathered.pool, ex.gathered.question_vector, oof1[o1 == i])
     span_labels = [span_labels_of(ex) for ex in examples]
-    real = [i for i, ex in enumerate(examples) if not ex.synthetic]
+    real = np.flatnonzero(~synthetic)
     table = type_table([examples[i] for i in real], [span_labels[i] for i in real])
     table_reader = Reader(ReaderParams(sentence_model, params.span, params.answerable, table, 0.5, params.meta), reader.encode, **read_options)
     for i, ex in enumerate(examples):
@@ -351,17 +351,6 @@ def main(argv: list[str] | None = None) -> int:
           f"a right candidate among those read {np.mean(reachable):.3f}", flush=True)
     X3, y3 = np.array(rows3), np.array(y3)
     if args.design:
-        with (args.design / "span_pairs.jsonl").open("w") as out:
-            for i, ex in enumerate(examples):
-                probs = oof2[o2 == i]
-                for rank, j in enumerate(np.argsort(-probs, kind="stable")[:12]):
-                    r_i, cand = ex.reading.span_index[j]
-                    sentence = ex.gathered.pool[ex.reading.readings[r_i].pool_index].text
-                    out.write(json.dumps({"id": ex.id, "group": ex.group, "fold": int(fold[i]), "answerable": ex.answerable,
-                                          "question": ex.gathered.standalone, "sentence": sentence, "candidate": cand.text,
-                                          "label": cand.label, "rank": rank, "probability": round(float(probs[j]), 5),
-                                          "sentence_ok": bool(ex.sentence_labels[ex.reading.readings[r_i].pool_index]),
-                                          "f1": best_f1(ex.answers, cand.text) if ex.answerable else 0.0}) + "\n")
         np.savez(args.design / "design.npz", X1=X1, y1=y1, o1=o1, X2=X2, y2=y2, o2=o2, X3=X3, y3=y3, fold=fold, synthetic=synthetic,
                  answerable=np.array([e.answerable for e in examples]), squad=np.array([e.group.startswith("squad:") for e in examples]),
                  f1=np.array([o[1] for o in outcome]), sentence_right=np.array([o[2] for o in outcome]),
