@@ -147,6 +147,28 @@ def test_a_ranker_orders_rows_and_survives_a_save(tmp_path):
     assert loaded.sentence.logit(rows[:5]).tolist() == ranker.logit(rows[:5]).tolist()
 
 
+def test_a_stacked_span_model_is_a_calibrated_probability_and_survives_a_save(tmp_path):
+    from service.reader.model import StackedSpanModel, fit_linear, fit_ranker, stack
+
+    rng = np.random.default_rng(1)
+    rows = rng.normal(size=(600, 2))
+    labels = (rows[:, 0] + 0.3 * rng.normal(size=600) > 1.2).astype(int)
+    owners = np.repeat(np.arange(60), 10)
+    features = ("useful", "noise")
+    ranker, linear = fit_ranker(rows, labels, owners, features), fit_linear(rows, labels, features)
+    model = stack(ranker, linear, ranker.logit(rows), linear.logit(rows), labels)
+    p = model.probability(rows)
+    assert ((0 < p) & (p < 1)).all()
+    # calibrated: the mean probability is the rate of positives, within a few points
+    assert abs(p.mean() - labels.mean()) < 0.03
+    assert model.probability(np.array([[2.5, 0.0]]))[0] > 0.5 > model.probability(np.array([[-2.5, 0.0]]))[0]
+    params = ReaderParams.load()
+    ReaderParams(params.sentence, model, params.answerable, params.type_table, params.threshold,
+                 params.meta).save(tmp_path / "reader.json")
+    loaded = ReaderParams.load(tmp_path / "reader.json").span
+    assert isinstance(loaded, StackedSpanModel)
+    assert loaded.probability(rows[:5]).tolist() == pytest.approx(p[:5].tolist(), abs=1e-5)
+
 def test_every_release_gets_its_best_sentences_read(reader, embedder):
     # However the sentence model ranks them, the last release's best sentences are parsed and their candidates
     # scored: a vague question can have its answer in a release retrieved low.

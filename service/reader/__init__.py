@@ -94,15 +94,15 @@ class Reader:
         self,
         params: ReaderParams,
         encode,
+        encode_tokens,
         read_sentences: int = READ_SENTENCES,
         read_per_release: int = READ_PER_RELEASE,
         parse=parse,
-        encode_tokens=None,
     ) -> None:
         self.params = params
         self.encode = encode  # texts -> unit vectors (the MiniLM embedder)
-        # texts -> (unit vectors, per text (char offsets, token vectors)): Embedder.encode_tokens; without it the
-        # sentence's cosine stands in for each candidate's neighbourhood
+        # texts -> (unit vectors, per text (char offsets, token vectors)): Embedder.encode_tokens. Required: the span
+        # model was fitted on each candidate's neighbourhood, and a stand-in would shift its scores unseen.
         self.encode_tokens = encode_tokens
         self.parse = parse  # texts -> spaCy docs (service.reader.nlp.parse; the fit passes one that remembers)
         self.read_sentences = read_sentences
@@ -132,18 +132,14 @@ class Reader:
         order = self._sentences_to_read(pool, logits)
         texts = [fold(pool[i].text) for i in order]
         docs = self.parse(texts) if texts else []
-        token_states = None
-        if not texts:
-            dense = np.zeros(0)
-        elif self.encode_tokens is not None:
+        dense, token_states = np.zeros(0), []
+        if texts:
             vectors, token_states = self.encode_tokens(texts)
             dense = vectors @ question_vector
-        else:
-            dense = self.encode(texts) @ question_vector
         readings = []
         for rank, (i, d, doc) in enumerate(zip(order, dense, docs)):
             cands = candidates(doc)
-            context = context_similarities(doc, cands, token_states[rank], question_vector, float(d)) if token_states else None
+            context = context_similarities(doc, cands, token_states[rank], question_vector, float(d))
             readings.append(SentenceReading(int(i), float(logits[i]), float(d), rank, doc, cands, context))
         span_rows, span_index = span_features(
             question, readings, self.params.type_table, self._focus_similarity(question), idf

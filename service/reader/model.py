@@ -98,10 +98,58 @@ def fit_ranker(rows: np.ndarray, labels: np.ndarray, owners: np.ndarray, feature
     return RankerModel(features, model.booster_.model_to_string())
 
 
+class StackedSpanModel:
+    """A ranker and a logistic regression over the same rows, combined by a two-weight logistic regression.
+
+    The ranker orders the candidates of one question better; its scores mean nothing across questions. The stack
+    turns both into one probability, fitted on out-of-fold scores, so it can be compared across questions (the
+    answerability model reads it) and against 0.5 (list items)."""
+
+    def __init__(self, ranker: RankerModel, linear: LinearModel, ranker_weight: float, linear_weight: float,
+                 bias: float) -> None:
+        if tuple(ranker.features) != tuple(linear.features):
+            raise ValueError("a stacked model's ranker and linear model must read the same features")
+        self.ranker = ranker
+        self.linear = linear
+        self.ranker_weight = float(ranker_weight)
+        self.linear_weight = float(linear_weight)
+        self.bias = float(bias)
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return self.linear.features
+
+    def combine(self, ranker_logits: np.ndarray, linear_logits: np.ndarray) -> np.ndarray:
+        return self.ranker_weight * ranker_logits + self.linear_weight * linear_logits + self.bias
+
+    def logit(self, rows: np.ndarray) -> np.ndarray:
+        if len(rows) == 0:
+            return np.zeros(0)
+        return self.combine(self.ranker.logit(rows), self.linear.logit(rows))
+
+    def probability(self, rows: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.logit(rows)))
+
+
+def stack(ranker: RankerModel, linear: LinearModel, ranker_oof: np.ndarray, linear_oof: np.ndarray,
+          labels: np.ndarray) -> StackedSpanModel:
+    """Weights for the two models' out-of-fold logits: a logistic regression on those two columns alone."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=10.0, max_iter=2000)
+    model.fit(np.column_stack([ranker_oof, linear_oof]), labels)
+    w_ranker, w_linear = model.coef_[0]
+    return StackedSpanModel(ranker, linear, w_ranker, w_linear, float(model.intercept_[0]))
+
+
 def _load_model(data: dict, folder: Path):
     if data.get("kind") == "lambdarank":
         text = (folder / data["file"]).read_text()
         return RankerModel(tuple(data["features"]), text)
+    if data.get("kind") == "stacked":
+        ranker = RankerModel(tuple(data["features"]), (folder / data["ranker_file"]).read_text())
+        return StackedSpanModel(ranker, LinearModel.from_dict(data["linear"]), data["ranker_weight"],
+                                data["linear_weight"], data["bias"])
     return LinearModel.from_dict(data)
 
 
@@ -110,6 +158,12 @@ def _dump_model(model, name: str, folder: Path) -> dict:
         file = f"{name}.lightgbm.txt"
         (folder / file).write_text(model.model_text)
         return {"kind": "lambdarank", "file": file, "features": list(model.features)}
+    if isinstance(model, StackedSpanModel):
+        file = f"{name}.lightgbm.txt"
+        (folder / file).write_text(model.ranker.model_text)
+        return {"kind": "stacked", "features": list(model.features), "ranker_file": file,
+                "ranker_weight": round(model.ranker_weight, 6), "linear_weight": round(model.linear_weight, 6),
+                "bias": round(model.bias, 6), "linear": model.linear.to_dict()}
     return model.to_dict()
 
 
@@ -118,7 +172,7 @@ class ReaderParams:
     """Everything fitted: the three models, the answer-type table and the abstention threshold."""
 
     sentence: LinearModel | RankerModel
-    span: LinearModel  # its probabilities are compared across questions and decide list items: calibrated, never a ranker
+    span: LinearModel | StackedSpanModel  # its probabilities are compared across questions and decide list items: calibrated
     answerable: LinearModel
     type_table: dict[str, dict[str, float]]  # wh → candidate label → log-odds of being the answer
     threshold: float  # answer when P(answer is right) ≥ this; chosen by cross-validation
@@ -132,7 +186,7 @@ class ReaderParams:
         data = json.loads(path.read_text())
         return cls(
             _load_model(data["sentence"], path.parent),
-            LinearModel.from_dict(data["span"]),
+            _load_model(data["span"], path.parent),
             LinearModel.from_dict(data["answerable"]),
             data["type_table"],
             float(data["threshold"]),
@@ -146,7 +200,7 @@ class ReaderParams:
             "threshold": round(self.threshold, 4),
             "type_table": {k: {label: round(v, 4) for label, v in sorted(t.items())} for k, t in sorted(self.type_table.items())},
             "sentence": _dump_model(self.sentence, "sentence", path.parent),
-            "span": self.span.to_dict(),
+            "span": _dump_model(self.span, "span", path.parent),
             "answerable": self.answerable.to_dict(),
         }
         path.write_text(json.dumps(data, indent=1) + "\n")

@@ -57,7 +57,7 @@ class SentenceReading:
     rank: int
     doc: object
     candidates: list[Candidate]
-    context_dense: list[float] | None = None  # per candidate; None: the sentence's own cosine stands in
+    context_dense: list[float]  # per candidate: MiniLM cosine of the question and the candidate's neighbourhood
 
 
 def context_similarities(doc, cands: list[Candidate], token_states, question_vector: np.ndarray, fallback: float) -> list[float]:
@@ -131,8 +131,7 @@ def span_features(
         for c in reading.candidates:
             label_counts[c.label] = label_counts.get(c.label, 0) + 1
         n_tokens = max(1, len(doc))
-        context_dense = reading.context_dense or [reading.dense] * len(reading.candidates)
-        for cand, cand_context_dense in zip(reading.candidates, context_dense):
+        for cand, cand_context_dense in zip(reading.candidates, reading.context_dense):
             inside = range(cand.token_start, cand.token_end)
             cand_stems = [stems[i] for i in inside if not doc[i].is_punct and not doc[i].is_stop]
             share = sum(s in question_stems for s in cand_stems) / len(cand_stems) if cand_stems else 1.0
