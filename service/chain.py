@@ -19,6 +19,7 @@ from service.condense import condense
 from service.dates import find_date_range, parse_date
 from service.reader import Reader, Reading
 from service.reader.analysis import QuestionAnalysis
+from service.reader.truecase import needs_truecasing
 from service.reader.lexicon import fold
 from service.reader.pool import PoolRelease, PoolSentence, build_pool
 from service.records import Answer, ChainStatus, Citation, Message, RelatedRelease
@@ -137,6 +138,9 @@ class AnswerChain:
                 gathered.ranked = self.retriever.rank_releases(condensed.retrieval_query, Filters(source=filters.source))
             return gathered
         gathered.pool = self.pool(ranked[:EVIDENCE_RELEASES])
+        if gathered.pool and needs_truecasing(standalone):
+            # Typed without capitals: the names it asks about are found once the releases show how they are spelled.
+            gathered.analysis = self.reader.analyze(standalone, gathered.pool)
         if not gathered.pool:
             gathered.abstain_reason = "the closest releases have no text to quote"
         return gathered
