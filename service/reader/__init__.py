@@ -1,7 +1,7 @@
 """The reader: from a question and the sentences of the best releases to a short answer with its sentence, or none.
 
 A line of steps, each its own module: analyze the question (analysis) → score every pool sentence (sentences,
-fitted sentence model) → parse the best few with spaCy and list candidates (candidates) → score each candidate
+fitted sentence model) → re-rank its shortlist with MiniLM's view as well (dense, fitted re-ranker) → parse the best few with spaCy and list candidates (candidates) → score each candidate
 (spans, fitted span model) → one calibrated probability that the best candidate is right (answerability) →
 answer when it clears the threshold chosen by cross-validation, else abstain.
 """
@@ -15,14 +15,19 @@ import numpy as np
 from service.reader.analysis import QuestionAnalysis, analyze
 from service.reader.answerability import ANSWERABLE_FEATURES, answerable_features
 from service.reader.candidates import Candidate, candidates
+from service.reader.dense import DENSE_FEATURES, dense_features, question_word_vectors
 from service.reader.lexicon import fold
 from service.reader.model import ReaderParams
 from service.reader.nlp import parse
 from service.reader.pool import PoolSentence
-from service.reader.sentences import pool_idf, sentence_features
+from service.reader.sentences import SENTENCE_FEATURES, pool_idf, sentence_features
 from service.reader.spans import SentenceReading, context_similarities, span_features
+from service.reader.truecase import truecase
 
-# Sentences read closely (parsed, candidates scored): the right one is in the sentence model's top few.
+# Sentences the sentence model passes to the re-ranker (with the best few of every release): out of fold, the
+# evidence sentence is among its best 40 for every training question whose pool has it.
+SHORTLIST = 40
+# Sentences read closely (parsed, candidates scored): the right one is in the sentence models' top few.
 READ_SENTENCES = 14
 # … and the best few of every retrieved release, so that a release the sentence model ranks low is still read:
 # a vague question ("who represented X?") can have its answer in the fourth release retrieved.
@@ -83,8 +88,19 @@ class Reading:
         return sorted(chosen, key=lambda c: c.candidate.start)
 
 
+def spread(n: int, shortlist: list[int], scores: np.ndarray) -> np.ndarray:
+    """Scores for the whole pool: the re-ranker's for the shortlist, and below its worst for every other sentence."""
+    out = np.full(n, (float(scores.min()) if len(scores) else 0.0) - 1.0)
+    out[shortlist] = scores
+    return out
+
+
 def _overlaps(a: Candidate, b: Candidate) -> bool:
     return a.start < b.end and b.start < a.end
+
+
+# What the re-ranker reads of each shortlisted sentence.
+RERANK_FEATURES = SENTENCE_FEATURES + DENSE_FEATURES
 
 
 class Reader:
@@ -109,8 +125,12 @@ class Reader:
         self.read_per_release = read_per_release
         self._label_vectors: dict[str, np.ndarray] | None = None
 
-    def analyze(self, question: str) -> QuestionAnalysis:
-        return analyze(question, self.parse([fold(question)])[0])
+    def analyze(self, question: str, pool: list[PoolSentence] | None = None) -> QuestionAnalysis:
+        """With the pool, a question typed without capitals is parsed as its releases spell its words (truecase)."""
+        typed = fold(question)
+        if pool:
+            typed = truecase(typed, {id(s.release): s.release.text for s in pool}.values())
+        return analyze(question, self.parse([typed])[0])
 
     def read(self, question: QuestionAnalysis, pool: list[PoolSentence], question_vector: np.ndarray) -> Reading:
         reading = self.featurize(question, pool, question_vector)
@@ -121,30 +141,51 @@ class Reader:
     def featurize(
         self, question: QuestionAnalysis, pool: list[PoolSentence], question_vector: np.ndarray, sentence_logits=None
     ) -> Reading:
-        """`sentence_logits` replaces the sentence model's (fitting passes out-of-fold scores)."""
+        """`sentence_logits` replaces the sentence models' final scores (fitting passes out-of-fold ones)."""
         # The terms' rarity in the pool weighs both the sentence and the span features: computed once.
         idf = pool_idf(pool, question.terms)
         rows = sentence_features(question, pool, idf)
+        encoded: dict[int, tuple[np.ndarray, object]] = {}
         if sentence_logits is not None:
             logits = np.asarray(sentence_logits, dtype=np.float64)
         else:
             logits = self.params.sentence.logit(rows) if len(pool) else np.zeros(0)
-        order = self._sentences_to_read(pool, logits)
+            if self.params.rerank is not None and len(pool):
+                shortlist, rerank_rows, encoded = self.shortlist_rows(question, pool, rows, logits, question_vector)
+                logits = spread(len(pool), shortlist, self.params.rerank.logit(rerank_rows))
+        order = self._sentences_to_read(pool, logits, self.read_sentences)
+        # The encoder ran on the shortlist already; only sentences outside it (old parameters) are encoded here.
+        missing = [i for i in order if i not in encoded]
+        if missing:
+            vectors, token_states = self.encode_tokens([fold(pool[i].text) for i in missing])
+            encoded.update((i, (v, t)) for i, v, t in zip(missing, vectors, token_states))
         texts = [fold(pool[i].text) for i in order]
         docs = self.parse(texts) if texts else []
-        dense, token_states = np.zeros(0), []
-        if texts:
-            vectors, token_states = self.encode_tokens(texts)
-            dense = vectors @ question_vector
         readings = []
-        for rank, (i, d, doc) in enumerate(zip(order, dense, docs)):
+        for rank, (i, doc) in enumerate(zip(order, docs)):
+            vector, token_states = encoded[i]
+            d = float(vector @ question_vector)
             cands = candidates(doc)
-            context = context_similarities(doc, cands, token_states[rank], question_vector, float(d))
-            readings.append(SentenceReading(int(i), float(logits[i]), float(d), rank, doc, cands, context))
+            context = context_similarities(doc, cands, token_states, question_vector, d)
+            readings.append(SentenceReading(int(i), float(logits[i]), d, rank, doc, cands, context))
         span_rows, span_index = span_features(
             question, readings, self.params.type_table, self._focus_similarity(question), idf
         )
         return Reading(question, pool, rows, logits, readings, span_rows, span_index)
+
+    def shortlist_rows(
+        self, question: QuestionAnalysis, pool: list[PoolSentence], rows: np.ndarray, logits: np.ndarray,
+        question_vector: np.ndarray,
+    ) -> tuple[list[int], np.ndarray, dict[int, tuple[np.ndarray, object]]]:
+        """The sentence model's shortlist, its rows of RERANK_FEATURES (the cheap features and MiniLM's), and the
+        encoder's output for each shortlisted sentence (vector, token states), which the close reading reuses."""
+        shortlist = self._sentences_to_read(pool, logits, SHORTLIST)
+        vectors, token_states = self.encode_tokens([fold(pool[i].text) for i in shortlist])
+        _, question_states = self.encode_tokens([question.folded])
+        words = question_word_vectors(question.folded, question_states[0])
+        dense = dense_features(question_vector, words, vectors, token_states)
+        encoded = {i: (v, t) for i, v, t in zip(shortlist, vectors, token_states)}
+        return shortlist, np.hstack([rows[shortlist], dense]).astype(np.float32), encoded
 
     def decide(self, reading: Reading, span_probabilities: np.ndarray | None = None) -> Reading:
         """`span_probabilities` replaces the span model's (fitting passes out-of-fold scores)."""
@@ -169,10 +210,10 @@ class Reader:
         reading.answered = bool(reading.choices) and reading.confidence >= self.params.threshold
         return reading
 
-    def _sentences_to_read(self, pool: list[PoolSentence], logits: np.ndarray) -> list[int]:
-        """The best `read_sentences` of the pool plus the best `read_per_release` of each release, best first."""
+    def _sentences_to_read(self, pool: list[PoolSentence], logits: np.ndarray, best: int) -> list[int]:
+        """The `best` of the pool plus the best `read_per_release` of each release, best first."""
         ranked = [int(i) for i in np.argsort(-logits, kind="stable")]
-        chosen = set(ranked[: self.read_sentences])
+        chosen = set(ranked[:best])
         taken: dict[str, int] = {}
         for i in ranked:
             rid = pool[i].release.release_id
@@ -197,4 +238,4 @@ class Reader:
         return {label: float(v @ focus_vector) for label, v in self._label_vectors.items()}
 
 
-__all__ = ["ANSWERABLE_FEATURES", "Choice", "Reader", "Reading", "READ_SENTENCES"]
+__all__ = ["ANSWERABLE_FEATURES", "Choice", "Reader", "Reading", "READ_SENTENCES", "RERANK_FEATURES", "SHORTLIST", "spread"]
