@@ -323,8 +323,8 @@ def main(argv: list[str] | None = None) -> int:
         if not ex.gathered.pool:
             shortlists.append([])
             continue
-        shortlist, r, _ = short_reader.shortlist_rows(ex.gathered.analysis, ex.gathered.pool, X1[o1 == i], oof1[o1 == i],
-                                                      ex.gathered.question_vector)
+        shortlist, r, _ = short_reader.shortlist_rows(ex.gathered.pool, X1[o1 == i], oof1[o1 == i], ex.gathered.question_vector,
+                                                      short_reader.question_words(ex.gathered.analysis))
         shortlists.append(shortlist)
         rowsR.append(r)
         labelsR.append(ex.sentence_labels[shortlist])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from service.reader import RERANK_FEATURES, SHORTLIST, Reader, spread
-from service.reader.dense import DENSE_FEATURES, dense_features, question_word_vectors, word_match
+from service.reader.dense import DENSE_FEATURES, dense_features, question_word_vectors, weakest_word, word_match
 from service.reader.lexicon import fold
 from service.reader.model import ReaderParams, fit_ranker
 
@@ -24,6 +24,9 @@ def test_word_match_is_each_question_words_best_match_averaged():
     answers_one = _states([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
     assert word_match(question_words, answers_both) == pytest.approx(1.0)
     assert word_match(question_words, answers_one) == pytest.approx(0.5)
+    # the word the sentence does not answer is what an unanswerable question changed
+    assert weakest_word(question_words, answers_both) == pytest.approx(1.0)
+    assert weakest_word(question_words, answers_one) == pytest.approx(0.0)
     # the special token (offset (0, 0)) is no word of the sentence, however close
     assert word_match(np.array([[1.0, 1.0, 1.0]]) / np.sqrt(3), _states([[0.0, 0.0, 1.0]])) == pytest.approx(1 / np.sqrt(3))
 
@@ -37,6 +40,7 @@ def test_dense_rows_are_relative_to_the_shortlists_best():
     assert rows[:, 1].tolist() == pytest.approx([0.0, -0.4])
     assert rows[:, 2].tolist() == pytest.approx([1.0, 0.0])
     assert rows[:, 3].tolist() == pytest.approx([0.0, -1.0])
+    assert rows[:, 4].tolist() == pytest.approx([1.0, 0.0])
 
 
 def test_a_questions_words_are_its_content_words(embedder):
@@ -85,11 +89,24 @@ def test_the_reranker_orders_the_shortlist_and_the_reading_reuses_its_encoding(e
     pool = _pool(HARBOUR, ORCHARD)
     vector = embedder.encode_query(question)
     reading = reader.featurize(reader.analyze(question), pool, vector)
-    # one run for the shortlist (the whole of this small pool) and one for the question's words: the close reading
+    # one run for the question's words and one for the shortlist (the whole of this small pool): the close reading
     # takes its token vectors from the shortlist's run
     assert len(pool) < SHORTLIST
-    assert [len(c) for c in calls] == [len(pool), 1]
+    assert [len(c) for c in calls] == [1, len(pool)]
     best = int(np.argmax(reading.sentence_logits))
     cosines = embedder.encode([fold(s.text) for s in pool]) @ vector
     assert best == int(np.argmax(cosines))
     assert "12,400 tonnes" in pool[best].text
+
+
+def test_a_changed_word_is_the_weakest_match(embedder):
+    sentence = "Members of the Quellport cooperative picked 12,400 tonnes of apples this season."
+    _, states = embedder.encode_tokens([sentence])
+
+    def weakest(question):
+        _, q_states = embedder.encode_tokens([question])
+        return weakest_word(question_word_vectors(question, q_states[0]), states[0])
+
+    asked = weakest("How many tonnes of apples did the members pick?")
+    changed = weakest("How many tonnes of submarines did the members pick?")
+    assert asked > changed + 0.1

@@ -15,7 +15,7 @@ import numpy as np
 from service.reader.analysis import QuestionAnalysis, analyze
 from service.reader.answerability import ANSWERABLE_FEATURES, answerable_features
 from service.reader.candidates import Candidate, candidates
-from service.reader.dense import DENSE_FEATURES, dense_features, question_word_vectors
+from service.reader.dense import DENSE_FEATURES, dense_features, question_word_vectors, weakest_word, word_match
 from service.reader.lexicon import fold
 from service.reader.model import ReaderParams
 from service.reader.nlp import parse
@@ -146,12 +146,13 @@ class Reader:
         idf = pool_idf(pool, question.terms)
         rows = sentence_features(question, pool, idf)
         encoded: dict[int, tuple[np.ndarray, object]] = {}
+        words = self.question_words(question) if len(pool) else None
         if sentence_logits is not None:
             logits = np.asarray(sentence_logits, dtype=np.float64)
         else:
             logits = self.params.sentence.logit(rows) if len(pool) else np.zeros(0)
             if self.params.rerank is not None and len(pool):
-                shortlist, rerank_rows, encoded = self.shortlist_rows(question, pool, rows, logits, question_vector)
+                shortlist, rerank_rows, encoded = self.shortlist_rows(pool, rows, logits, question_vector, words)
                 logits = spread(len(pool), shortlist, self.params.rerank.logit(rerank_rows))
         order = self._sentences_to_read(pool, logits, self.read_sentences)
         # The encoder ran on the shortlist already; only sentences outside it (old parameters) are encoded here.
@@ -167,23 +168,22 @@ class Reader:
             d = float(vector @ question_vector)
             cands = candidates(doc)
             context = context_similarities(doc, cands, token_states, question_vector, d)
-            readings.append(SentenceReading(int(i), float(logits[i]), d, rank, doc, cands, context))
+            readings.append(SentenceReading(int(i), float(logits[i]), d, rank, doc, cands, context,
+                                            word_match(words, token_states), weakest_word(words, token_states)))
         span_rows, span_index = span_features(
             question, readings, self.params.type_table, self._focus_similarity(question), idf
         )
         return Reading(question, pool, rows, logits, readings, span_rows, span_index)
 
     def shortlist_rows(
-        self, question: QuestionAnalysis, pool: list[PoolSentence], rows: np.ndarray, logits: np.ndarray,
-        question_vector: np.ndarray,
+        self, pool: list[PoolSentence], rows: np.ndarray, logits: np.ndarray, question_vector: np.ndarray,
+        question_words: np.ndarray,
     ) -> tuple[list[int], np.ndarray, dict[int, tuple[np.ndarray, object]]]:
         """The sentence model's shortlist, its rows of RERANK_FEATURES (the cheap features and MiniLM's), and the
         encoder's output for each shortlisted sentence (vector, token states), which the close reading reuses."""
         shortlist = self._sentences_to_read(pool, logits, SHORTLIST)
         vectors, token_states = self.encode_tokens([fold(pool[i].text) for i in shortlist])
-        _, question_states = self.encode_tokens([question.folded])
-        words = question_word_vectors(question.folded, question_states[0])
-        dense = dense_features(question_vector, words, vectors, token_states)
+        dense = dense_features(question_vector, question_words, vectors, token_states)
         encoded = {i: (v, t) for i, v, t in zip(shortlist, vectors, token_states)}
         return shortlist, np.hstack([rows[shortlist], dense]).astype(np.float32), encoded
 
@@ -209,6 +209,11 @@ class Reader:
         reading.confidence = float(self.params.answerable.probability(reading.answerable_row[None, :])[0])
         reading.answered = bool(reading.choices) and reading.confidence >= self.params.threshold
         return reading
+
+    def question_words(self, question: QuestionAnalysis) -> np.ndarray:
+        """The question's content words as MiniLM's contextual vectors (service.reader.dense)."""
+        _, states = self.encode_tokens([question.folded])
+        return question_word_vectors(question.folded, states[0])
 
     def _sentences_to_read(self, pool: list[PoolSentence], logits: np.ndarray, best: int) -> list[int]:
         """The `best` of the pool plus the best `read_per_release` of each release, best first."""

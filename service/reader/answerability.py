@@ -31,6 +31,8 @@ ANSWERABLE_FEATURES = (
     "chosen_names_missing_in_window",
     "chosen_names_missing_in_release",
     "chosen_any_name_missing_in_release",
+    "chosen_word_match",  # MiniLM: the question words' mean best match in the chosen sentence (service.reader.dense)
+    "chosen_weakest_word",  # … the least matched word's: a changed word of an otherwise answerable question
 )
 
 _WINDOW = SENTENCE_FEATURES.index("window_coverage")
@@ -56,7 +58,8 @@ def answerable_features(reading) -> np.ndarray:
     key = fold(best.text).lower()
     j = int(np.argmax(reading.span_probabilities))
     span_row = reading.span_rows[j]
-    sentence_row = reading.sentence_rows[reading.readings[reading.span_index[j][0]].pool_index]
+    chosen_reading = reading.readings[reading.span_index[j][0]]
+    sentence_row = reading.sentence_rows[chosen_reading.pool_index]
     values.update(
         best_span_probability=best.probability,
         runner_up_probability=next(
@@ -73,5 +76,7 @@ def answerable_features(reading) -> np.ndarray:
         chosen_names_missing_in_window=sentence_row[_NAMES_WINDOW],
         chosen_names_missing_in_release=sentence_row[_NAMES_RELEASE],
         chosen_any_name_missing_in_release=float(sentence_row[_NAMES_RELEASE] > 0),
+        chosen_word_match=chosen_reading.word_match,
+        chosen_weakest_word=chosen_reading.weakest_word,
     )
     return np.array([values[f] for f in ANSWERABLE_FEATURES], dtype=np.float32)

@@ -17,6 +17,7 @@ DENSE_FEATURES = (
     "dense_gap",  # … minus the shortlist's best
     "word_match",  # mean over the question's content words of their best cosine with a word of the sentence
     "word_match_gap",  # … minus the shortlist's best
+    "weakest_word",  # the least matched question word's best cosine: one word the sentence does not answer
 )
 
 
@@ -36,12 +37,24 @@ def question_word_vectors(text: str, token_states: tuple[np.ndarray, np.ndarray]
     return _unit(hidden[keep]) if keep.any() else np.zeros((0, hidden.shape[1]), dtype=np.float32)
 
 
-def word_match(question_words: np.ndarray, token_states: tuple[np.ndarray, np.ndarray]) -> float:
+def word_matches(question_words: np.ndarray, token_states: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Each question word's best cosine with a word of the sentence (special tokens are no words)."""
     offsets, hidden = token_states
     real = offsets[:, 1] > offsets[:, 0]
     if not len(question_words) or not real.any():
-        return 0.0
-    return float((question_words @ _unit(hidden[real]).T).max(axis=1).mean())
+        return np.zeros(0)
+    return (question_words @ _unit(hidden[real]).T).max(axis=1)
+
+
+def word_match(question_words: np.ndarray, token_states: tuple[np.ndarray, np.ndarray]) -> float:
+    matches = word_matches(question_words, token_states)
+    return float(matches.mean()) if len(matches) else 0.0
+
+
+def weakest_word(question_words: np.ndarray, token_states: tuple[np.ndarray, np.ndarray]) -> float:
+    """An unanswerable question is often an answerable one with one word changed: that word matches nothing."""
+    matches = word_matches(question_words, token_states)
+    return float(matches.min()) if len(matches) else 0.0
 
 
 def dense_features(question_vector: np.ndarray, question_words: np.ndarray, vectors: np.ndarray, token_states) -> np.ndarray:
@@ -50,4 +63,5 @@ def dense_features(question_vector: np.ndarray, question_words: np.ndarray, vect
         return np.zeros((0, len(DENSE_FEATURES)), dtype=np.float32)
     dense = vectors @ question_vector
     match = np.array([word_match(question_words, s) for s in token_states])
-    return np.column_stack([dense, dense - dense.max(), match, match - match.max()]).astype(np.float32)
+    weakest = np.array([weakest_word(question_words, s) for s in token_states])
+    return np.column_stack([dense, dense - dense.max(), match, match - match.max(), weakest]).astype(np.float32)

@@ -58,6 +58,8 @@ class SentenceReading:
     doc: object
     candidates: list[Candidate]
     context_dense: list[float]  # per candidate: MiniLM cosine of the question and the candidate's neighbourhood
+    word_match: float = 0.0  # service.reader.dense: the question words' mean best match in the sentence
+    weakest_word: float = 0.0  # … and the least matched one's
 
 
 def context_similarities(doc, cands: list[Candidate], token_states, question_vector: np.ndarray, fallback: float) -> list[float]:
