@@ -19,7 +19,6 @@ from service.condense import condense
 from service.dates import find_date_range, parse_date
 from service.reader import Reader, Reading
 from service.reader.analysis import QuestionAnalysis
-from service.reader.truecase import needs_truecasing
 from service.reader.lexicon import fold
 from service.reader.pool import PoolRelease, PoolSentence, build_pool
 from service.records import Answer, ChainStatus, Citation, Message, RelatedRelease
@@ -118,7 +117,6 @@ class AnswerChain:
         t0 = time.perf_counter()
         condensed = condense(question, history, embed=self.embedder.encode, rewrite=self.rewrite if history else None)
         standalone = condensed.standalone
-        analysis = self.reader.analyze(standalone)
         timings["condense_s"] = round(time.perf_counter() - t0, 3)
         # Relative dates ("last week") need the newest release's date; only then is it looked up.
         window = find_date_range(standalone, newest=self.store.newest_published)
@@ -131,16 +129,17 @@ class AnswerChain:
         retrieval_vector = question_vector if condensed.retrieval_query == standalone else None
         ranked = self.retriever.rank_releases(condensed.retrieval_query, filters, query_embedding=retrieval_vector)
         timings["retrieve_s"] = round(time.perf_counter() - t0, 3)
-        gathered = Gathered(question, standalone, analysis, filters, ranked, [], question_vector, None, timings)
+        pool = self.pool(ranked[:EVIDENCE_RELEASES]) if ranked else []
+        t0 = time.perf_counter()
+        # Parsed once the pool is known: a question typed without capitals is read as its releases spell its words.
+        analysis = self.reader.analyze(standalone, pool)
+        timings["analyze_s"] = round(time.perf_counter() - t0, 3)
+        gathered = Gathered(question, standalone, analysis, filters, ranked, pool, question_vector, None, timings)
         if not ranked:
             gathered.abstain_reason = "no release matches" + (f" in {window.text}" if window else "")
             if window:  # still show the user what exists outside the window
                 gathered.ranked = self.retriever.rank_releases(condensed.retrieval_query, Filters(source=filters.source))
             return gathered
-        gathered.pool = self.pool(ranked[:EVIDENCE_RELEASES])
-        if gathered.pool and needs_truecasing(standalone):
-            # Typed without capitals: the names it asks about are found once the releases show how they are spelled.
-            gathered.analysis = self.reader.analyze(standalone, gathered.pool)
         if not gathered.pool:
             gathered.abstain_reason = "the closest releases have no text to quote"
         return gathered

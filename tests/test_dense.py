@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from service.reader import RERANK_FEATURES, SHORTLIST, Reader, spread
-from service.reader.dense import DENSE_FEATURES, dense_features, question_word_vectors, weakest_word, word_match
+from service.reader.dense import DENSE_FEATURES, dense_features, match_summary, question_word_vectors
 from service.reader.lexicon import fold
 from service.reader.model import ReaderParams, fit_ranker
 
@@ -22,13 +22,11 @@ def test_word_match_is_each_question_words_best_match_averaged():
     question_words = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     answers_both = _states([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0]])  # scale does not count: cosines
     answers_one = _states([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
-    assert word_match(question_words, answers_both) == pytest.approx(1.0)
-    assert word_match(question_words, answers_one) == pytest.approx(0.5)
-    # the word the sentence does not answer is what an unanswerable question changed
-    assert weakest_word(question_words, answers_both) == pytest.approx(1.0)
-    assert weakest_word(question_words, answers_one) == pytest.approx(0.0)
+    # (mean match, weakest word): the word the sentence does not answer is what an unanswerable question changed
+    assert match_summary(question_words, answers_both) == pytest.approx((1.0, 1.0))
+    assert match_summary(question_words, answers_one) == pytest.approx((0.5, 0.0))
     # the special token (offset (0, 0)) is no word of the sentence, however close
-    assert word_match(np.array([[1.0, 1.0, 1.0]]) / np.sqrt(3), _states([[0.0, 0.0, 1.0]])) == pytest.approx(1 / np.sqrt(3))
+    assert match_summary(np.array([[1.0, 1.0, 1.0]]) / np.sqrt(3), _states([[0.0, 0.0, 1.0]]))[0] == pytest.approx(1 / np.sqrt(3))
 
 
 def test_dense_rows_are_relative_to_the_shortlists_best():
@@ -105,7 +103,7 @@ def test_a_changed_word_is_the_weakest_match(embedder):
 
     def weakest(question):
         _, q_states = embedder.encode_tokens([question])
-        return weakest_word(question_word_vectors(question, q_states[0]), states[0])
+        return match_summary(question_word_vectors(question, q_states[0]), states[0])[1]
 
     asked = weakest("How many tonnes of apples did the members pick?")
     changed = weakest("How many tonnes of submarines did the members pick?")

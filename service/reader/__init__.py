@@ -15,7 +15,7 @@ import numpy as np
 from service.reader.analysis import QuestionAnalysis, analyze
 from service.reader.answerability import ANSWERABLE_FEATURES, answerable_features
 from service.reader.candidates import Candidate, candidates
-from service.reader.dense import DENSE_FEATURES, dense_features, question_word_vectors, weakest_word, word_match
+from service.reader.dense import DENSE_FEATURES, dense_features, match_summary, question_word_vectors
 from service.reader.lexicon import fold
 from service.reader.model import ReaderParams
 from service.reader.nlp import parse
@@ -169,7 +169,7 @@ class Reader:
             cands = candidates(doc)
             context = context_similarities(doc, cands, token_states, question_vector, d)
             readings.append(SentenceReading(int(i), float(logits[i]), d, rank, doc, cands, context,
-                                            word_match(words, token_states), weakest_word(words, token_states)))
+                                            *match_summary(words, token_states)))
         span_rows, span_index = span_features(
             question, readings, self.params.type_table, self._focus_similarity(question), idf
         )

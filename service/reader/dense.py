@@ -46,15 +46,11 @@ def word_matches(question_words: np.ndarray, token_states: tuple[np.ndarray, np.
     return (question_words @ _unit(hidden[real]).T).max(axis=1)
 
 
-def word_match(question_words: np.ndarray, token_states: tuple[np.ndarray, np.ndarray]) -> float:
+def match_summary(question_words: np.ndarray, token_states: tuple[np.ndarray, np.ndarray]) -> tuple[float, float]:
+    """(word match, weakest word): the question words' mean best match in the sentence, and the least matched one's.
+    An unanswerable question is often an answerable one with one word changed: that word matches nothing."""
     matches = word_matches(question_words, token_states)
-    return float(matches.mean()) if len(matches) else 0.0
-
-
-def weakest_word(question_words: np.ndarray, token_states: tuple[np.ndarray, np.ndarray]) -> float:
-    """An unanswerable question is often an answerable one with one word changed: that word matches nothing."""
-    matches = word_matches(question_words, token_states)
-    return float(matches.min()) if len(matches) else 0.0
+    return (float(matches.mean()), float(matches.min())) if len(matches) else (0.0, 0.0)
 
 
 def dense_features(question_vector: np.ndarray, question_words: np.ndarray, vectors: np.ndarray, token_states) -> np.ndarray:
@@ -62,6 +58,5 @@ def dense_features(question_vector: np.ndarray, question_words: np.ndarray, vect
     if not len(vectors):
         return np.zeros((0, len(DENSE_FEATURES)), dtype=np.float32)
     dense = vectors @ question_vector
-    match = np.array([word_match(question_words, s) for s in token_states])
-    weakest = np.array([weakest_word(question_words, s) for s in token_states])
+    match, weakest = np.array([match_summary(question_words, s) for s in token_states]).T
     return np.column_stack([dense, dense - dense.max(), match, match - match.max(), weakest]).astype(np.float32)
