@@ -63,7 +63,9 @@ def test_the_model_is_upstreams_en_core_web_sm():
         ("who chaired the meeting?", "who", None, False),
         ("Which city hosted the meeting?", "which", "city", False),
         ("What type of booms did they pledge money for?", "what", "booms", True),
-        ("How many tonnes of apples were picked?", "how_many", None, False),
+        ("How many tonnes of apples were picked?", "how_many", "tonnes", False),  # the unit counted; one number
+        ("How much money did the cooperative pledge?", "how_much", "money", False),
+        ("How many did they send?", "how_many", None, False),
         ("When will the drill take place?", "when", None, False),
         ("What did the delegates agree to?", "what", None, False),
     ],
@@ -88,6 +90,13 @@ def test_candidates_come_from_spacy_entities_and_noun_phrases():
     assert any(label not in ("NP", "PHRASE") for _, label in found)
     assert ("Antwerp", "GPE") in found
     assert all(not text.lower().startswith("the ") for text, _ in found)
+
+
+def test_a_candidate_starts_after_a_possessive_determiner():
+    doc = parse(["Rotterdam was represented by its Deputy Harbour Master, Joris Haakma."])[0]
+    texts = {c.text for c in candidates(doc)}
+    assert "Deputy Harbour Master" in texts
+    assert not any(text.startswith("its ") for text in texts)
 
 
 @pytest.mark.parametrize(
@@ -205,13 +214,13 @@ def test_a_candidates_neighbours_are_compared_with_the_question(embedder):
 
 def test_a_questions_dates_are_not_names_it_needs_a_release_to_spell():
     question = "Which envoy visited Quellport on June 3, 2024?"
-    names = analyze(question, parse([question])[0]).names
+    names = {stem for name in analyze(question, parse([question])[0]).names for stem in name.words}
     assert "quellport" in names
-    assert not {"june", "3", "2024"} & set(names)
+    assert not {"june", "3", "2024"} & names
 
 
 def test_a_name_is_found_in_the_forms_derived_from_it():
-    from service.reader.sentences import name_in
+    from service.reader.names import name_in
 
     assert name_in("zorblax", {"the", "zorblaxian", "envoy"})  # the people's adjective of a made-up country
     assert name_in("zorblaxian", {"zorblax"})

@@ -3,6 +3,7 @@
 from service.reader.lexicon import fold
 from service.reader.nlp import parse
 from service.reader.analysis import analyze
+from service.reader.names import Name
 from service.reader.truecase import needs_truecasing, truecase
 
 RELEASE = """Kelvar Ostrand, Drumlia's Envoy to Pellmark, attended the summit.
@@ -34,4 +35,4 @@ def test_a_truecased_question_names_what_it_asks_about():
     lower = "who represented drumlia?"
     assert not analyze(lower, parse([fold(lower)])[0]).names
     cased = truecase(lower, [RELEASE])
-    assert analyze(lower, parse([cased])[0]).names == ("drumlia",)
+    assert analyze(lower, parse([cased])[0]).names == (Name(("drumlia",)),)

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.reader.lexicon import MONTHS, STOPWORDS, WH_WORDS, content_stems, fold, stem
+from service.reader.lexicon import STOPWORDS, WH_WORDS, content_stems, fold, stem
+from service.reader.names import Name, question_names
 
 # "how many", "how much", "how long": the word after "how" says what kind of quantity is asked for.
-# Entity types whose words name something (dates and numbers are matched by the date window and as terms).
-_NAME_TYPES = ("PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE")
 _BE = ("is", "are", "was", "were", "be", "been", "'s")
 _HOW_KINDS = ("many", "much", "long", "old", "often", "far", "large", "big", "early", "late", "soon")
 
@@ -26,7 +25,7 @@ class QuestionAnalysis:
     focus_plural: bool  # "which ministers": the answer may be a list
     terms: tuple[str, ...]  # content stems an answer sentence should share (wh-words and the focus excluded)
     term_words: tuple[str, ...]  # the same words as typed, for display and debugging
-    names: tuple[str, ...] = ()  # stems of the proper nouns the question names: a release that lacks one is about something else
+    names: tuple[Name, ...] = ()  # what the question names (service.reader.names): a release that mentions none of one is about something else
 
 
 def wh_key(doc) -> tuple[str, object | None]:
@@ -44,7 +43,15 @@ def wh_key(doc) -> tuple[str, object | None]:
 
 
 def focus_noun(doc, wh_token) -> tuple[str | None, bool]:
-    """The noun the wh-word asks about: "which city", "what kind of program" → program; none for "what did X do"."""
+    """The noun the wh-word asks about: "which city", "what kind of program" → program, "how many years" → years;
+    none for "what did X do". The second value: whether the answer may be a list ("which ministers")."""
+    if wh_token is not None and wh_token.lower_ == "how":
+        # "how" modifies "many"/"much", which modifies the noun counted: one number answers, never a list.
+        quantity = wh_token.head
+        counted = quantity.head
+        if quantity.lower_ in ("many", "much") and counted.i > quantity.i and counted.pos_ in ("NOUN", "PROPN"):
+            return counted.lower_, False
+        return None, False
     if wh_token is None or wh_token.lower_ not in ("what", "which"):
         return None, False
     head = None
@@ -70,14 +77,6 @@ def focus_noun(doc, wh_token) -> tuple[str | None, bool]:
     return head.lower_, head.tag_ in ("NNS", "NNPS")
 
 
-def _is_name(tok) -> bool:
-    """A proper noun or a named entity's word, but not a date's: "June" or "2021" in a question dates a release,
-    whose text need not spell its own month, so it is no name that a release lacks when it is about something else."""
-    if tok.ent_type_ in ("DATE", "TIME") or tok.lower_ in MONTHS or tok.like_num:
-        return False
-    return tok.pos_ == "PROPN" or tok.ent_type_ in _NAME_TYPES
-
-
 def analyze(question: str, doc) -> QuestionAnalysis:
     """`doc` is spaCy's parse of fold(question)."""
     folded = fold(question)
@@ -86,7 +85,7 @@ def analyze(question: str, doc) -> QuestionAnalysis:
     skip = {stem(w) for w in WH_WORDS} | {stem(k) for k in _HOW_KINDS if wh.startswith("how_")}
     if focus:
         skip.add(stem(focus))
-    terms, shown, names = [], [], []
+    terms, shown = [], []
     for tok in doc:
         if tok.is_punct or tok.lower_ in STOPWORDS:
             continue
@@ -94,6 +93,5 @@ def analyze(question: str, doc) -> QuestionAnalysis:
             if s not in skip and s not in terms:
                 terms.append(s)
                 shown.append(tok.text)
-            if _is_name(tok) and s not in skip and s not in names:
-                names.append(s)
-    return QuestionAnalysis(question, folded, wh, focus, plural, tuple(terms), tuple(shown), tuple(names))
+    names = tuple(n for n in question_names(doc) if not set(n.words) <= skip)
+    return QuestionAnalysis(question, folded, wh, focus, plural, tuple(terms), tuple(shown), names)

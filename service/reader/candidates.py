@@ -20,8 +20,8 @@ class Candidate:
 
 
 def _trim(doc, start: int, end: int) -> tuple[int, int]:
-    """Drop punctuation and a leading article or possessive at the span's edges."""
-    while start < end and (doc[start].is_punct or doc[start].lower_ in ("the", "a", "an")):
+    """Drop punctuation, a leading article or possessive determiner ("its 40 years"), and a trailing 's."""
+    while start < end and (doc[start].is_punct or doc[start].lower_ in ("the", "a", "an") or doc[start].tag_ == "PRP$"):
         start += 1
     while end > start and (doc[end - 1].is_punct or doc[end - 1].tag_ == "POS"):
         end -= 1

@@ -7,13 +7,13 @@ into one score, and only the best few go on to spaCy and the span model.
 from __future__ import annotations
 
 import math
-import os
 import re
 
 import numpy as np
 
 from service.reader.analysis import QuestionAnalysis
 from service.reader.lexicon import MONTHS, content_stems, stem
+from service.reader.names import name_in, name_words
 from service.reader.pool import PoolSentence
 
 SENTENCE_FEATURES = (
@@ -55,22 +55,6 @@ def _type_hint(wh: str, text: str, capitals: int) -> float:
     return 0.0
 
 
-def name_in(name: str, stems) -> bool:
-    """The name, or a form derived from it, is among the stems: a country and its people's adjective ("india",
-    "indian"; "senegal", "senegales") share all but the shorter word's last letter, and at least four."""
-    if name in stems:
-        return True
-    if len(name) < 4:
-        return False
-    head = name[:4]
-    for s in stems:
-        if s.startswith(head):
-            common = len(os.path.commonprefix((name, s)))
-            if common >= max(4, min(len(name), len(s)) - 1):
-                return True
-    return False
-
-
 def pool_idf(pool: list[PoolSentence], terms: tuple[str, ...]) -> dict[str, float]:
     n = len(pool)
     df = {t: 0 for t in terms}
@@ -92,7 +76,7 @@ def sentence_features(question: QuestionAnalysis, pool: list[PoolSentence], idf:
     rarest = max(terms, key=lambda t: idf[t]) if terms else None
     focus = stem(question.focus) if question.focus else None
     q_stems = set(terms) | ({focus} if focus else set())
-    names = question.names
+    names = name_words(question.names)  # word by word: how much of what the question names a sentence shows
     n_names = max(1, len(names))
     release_stems: dict[str, frozenset[str]] = {}
     title_stems: dict[str, frozenset[str]] = {}
