@@ -56,3 +56,18 @@ def test_dates_are_no_names():
     doc = parse(["Which envoy visited Quellport on June 3, 2024?"])[0]
     stems = {s for name in question_names(doc) for s in name.words}
     assert "quellport" in stems and not {"june", "3", "2024"} & stems
+
+
+def test_a_name_no_release_of_the_pool_mentions():
+    from service.reader.answerability import lacks_a_name
+    from service.reader.pool import PoolRelease
+
+    def made_up(text: str) -> PoolRelease:
+        return PoolRelease("r-" + text[:8], "Harbour news", None, None, None, text, 0, 1.0)
+
+    summit = made_up("The Quellport Harbour Summit met on Monday. Zorblax sent its envoy, Mira Olsen.")
+    other = made_up("Drumlia announced new ferry routes to Lowmoor.")
+    names = names_of("Who represented Drumlia at the Quellport Harbour Summit?")
+    assert lacks_a_name(names, [summit])  # the release chosen does not mention Drumlia …
+    assert not lacks_a_name(names, [summit, other])  # … but another release read does
+    assert lacks_a_name(names_of("Who represented Vostrania at the Quellport Harbour Summit?"), [summit, other])

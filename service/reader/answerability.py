@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from service.reader.lexicon import content_stems, fold
-from service.reader.names import mentioned, text_acronyms
+from service.reader.lexicon import fold
+from service.reader.names import mentioned
 from service.reader.sentences import SENTENCE_FEATURES
 
 # No feature counts the pool's sentences or candidates: a small corpus gives small pools, and a count fitted on
@@ -32,6 +32,7 @@ ANSWERABLE_FEATURES = (
     "chosen_names_missing_in_window",
     "chosen_names_missing_in_release",
     "chosen_release_lacks_a_name",  # the chosen release mentions none of the ways to say one thing the question names
+    "pool_lacks_a_name",  # … and no release read does: the question is about something the releases never name
     "chosen_word_match",  # MiniLM: the question words' mean best match in the chosen sentence (service.reader.dense)
     "chosen_weakest_word",  # … the least matched word's: a changed word of an otherwise answerable question
 )
@@ -44,13 +45,9 @@ _NAMES_WINDOW = SENTENCE_FEATURES.index("names_missing_in_window")
 _NAMES_RELEASE = SENTENCE_FEATURES.index("names_missing_in_release")
 
 
-def lacks_a_name(names, release) -> bool:
-    """Whether the release mentions none of the ways to say one of the names (service.reader.names)."""
-    if not names:
-        return False
-    stems = frozenset(content_stems(release.text + " " + release.title))
-    acronyms = text_acronyms(release.text) | text_acronyms(release.title)
-    return not all(mentioned(name, stems, acronyms) for name in names)
+def lacks_a_name(names, releases) -> bool:
+    """Whether one of the names (service.reader.names) is mentioned in none of the releases."""
+    return any(not any(mentioned(name, r.stems, r.acronyms) for r in releases) for name in names)
 
 
 def answerable_features(reading) -> np.ndarray:
@@ -85,7 +82,8 @@ def answerable_features(reading) -> np.ndarray:
         chosen_in_question_share=span_row[SPAN_FEATURES.index("in_question_share")],
         chosen_names_missing_in_window=sentence_row[_NAMES_WINDOW],
         chosen_names_missing_in_release=sentence_row[_NAMES_RELEASE],
-        chosen_release_lacks_a_name=float(lacks_a_name(reading.question.names, reading.pool[chosen_reading.pool_index].release)),
+        chosen_release_lacks_a_name=float(lacks_a_name(reading.question.names, [reading.pool[chosen_reading.pool_index].release])),
+        pool_lacks_a_name=float(lacks_a_name(reading.question.names, {id(s.release): s.release for s in reading.pool}.values())),
         chosen_word_match=chosen_reading.word_match,
         chosen_weakest_word=chosen_reading.weakest_word,
     )

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+
+from service.reader.lexicon import content_stems
+from service.reader.names import text_acronyms
 
 
 @dataclass
@@ -15,6 +19,16 @@ class PoolRelease:
     text: str
     rank: int  # 0 = the best retrieved release
     score: float  # retrieval score relative to the best release's (1.0 for it)
+
+    @cached_property
+    def stems(self) -> frozenset[str]:
+        """Content stems of its text and title (computed once: several features ask)."""
+        return frozenset(content_stems(self.text + " " + self.title))
+
+    @cached_property
+    def acronyms(self) -> frozenset[str]:
+        """What an acronym of a question may stand for in it (service.reader.names.text_acronyms)."""
+        return text_acronyms(self.text) | text_acronyms(self.title)
 
 
 @dataclass

@@ -83,7 +83,7 @@ def sentence_features(question: QuestionAnalysis, pool: list[PoolSentence], idf:
     for s in pool:
         rid = s.release.release_id
         if rid not in release_stems:
-            release_stems[rid] = frozenset(content_stems(s.release.text + " " + s.release.title))
+            release_stems[rid] = s.release.stems
             title_stems[rid] = frozenset(content_stems(s.release.title))
     names_missing = {rid: sum(not name_in(n, stems) for n in names) / n_names for rid, stems in release_stems.items()}
     lengths = np.array([max(1, len(s.stems)) for s in pool], dtype=np.float32)
