@@ -44,9 +44,9 @@ from eval.squad import PASS_F1  # noqa: E402
 from eval.squad_official import compute_f1, normalize_answer  # noqa: E402
 
 FOLDS = 5
-MIN_LABEL_COUNT = 3
+MIN_LABEL_COUNT = 3  # a (wh, label) cell seen fewer times falls back to the label's rate over all questions
 # Half-width of the window over which the abstention threshold's accuracy is averaged (choose_threshold).
-SMOOTHING = 0.05  # a (wh, label) cell seen fewer times falls back to the label's rate over all questions
+SMOOTHING = 0.05
 
 
 @dataclass
@@ -486,7 +486,8 @@ def choose_threshold(examples: list[Example], outcome, confidence: np.ndarray) -
     best of the accuracy averaged over a window of ±SMOOTHING around each point of a 0.01 grid (the middle of a
     plateau of such bests), which moves less, and prefers a broad good region to a narrow lucky one.
     """
-    grid = np.round(np.arange(0.05, 0.96, 0.01), 2)
+    step = 0.01
+    grid = np.round(np.arange(0.05, 0.96, step), 2)
     kinds = np.array([e.group.startswith("squad:") for e in examples])
     right = np.array([(o[0]) for o in outcome])
     answerable = np.array([e.answerable for e in examples])
@@ -496,7 +497,7 @@ def choose_threshold(examples: list[Example], outcome, confidence: np.ndarray) -
         correct = np.where(confidence >= t, right, ~answerable)
         accuracies.append(float(np.mean([correct[kinds == k].mean() for k in present])))
     accuracies = np.array(accuracies)
-    half = int(round(SMOOTHING / 0.01))
+    half = int(round(SMOOTHING / step))
     smoothed = np.array([accuracies[max(0, i - half) : i + half + 1].mean() for i in range(len(grid))])
     # On a plateau of equal smoothed accuracy, its middle.
     best_t = float(np.median(grid[smoothed >= smoothed.max() - 1e-9]))

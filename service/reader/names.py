@@ -3,12 +3,12 @@
 A release that mentions none of the ways to say one of the question's names is about something else: the strongest
 sign that an on-topic release still cannot answer ("who represented <a country that was not there>?"). So a name is
 matched as releases refer to things, not word by word:
-- a name is one entity, mentioned when any of its words is: "President Parmelin" mentions "Guy Parmelin", and
-  "the Canadiens" mentions "the Montreal Canadiens";
-- a multi-word name other than a person's is also mentioned by its initials, and an acronym by the words it abbreviates ("EU" and
-  "European Union");
+- a name is one entity, mentioned when any of its words is: "President Kallumaa" mentions "Edvard Kallumaa", and
+  "the Harbour Authority" mentions "the Quellport Harbour Authority";
+- a multi-word name other than a person's is also mentioned by its initials, and an acronym by the words it
+  abbreviates ("ZTU" and "Zorblax Trade Union");
 - a country is mentioned by its people's adjective ("India", "Indian");
-- a title before a person's name ("Secretary Blinken", "Prime Minister Mitsotakis") names nobody by itself;
+- a title before a person's name ("Secretary Okafor", "Prime Minister Kallumaa") names nobody by itself;
 - dates and numbers are no names: a release need not spell its own month.
 """
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-
 from dataclasses import dataclass
 
 from service.reader.lexicon import MONTHS, content_stems
@@ -66,7 +65,7 @@ def question_names(doc) -> tuple[Name, ...]:
 
     A named entity is one name (its words, and its initials when it has several); a proper noun outside every entity
     is a name of its own, unless it is a title: a compound before a named person or place ("Secretary" in
-    "Secretary Blinken")."""
+    "Secretary Okafor")."""
     names: list[Name] = []
     in_entity = set()
     for ent in doc.ents:
@@ -82,15 +81,11 @@ def question_names(doc) -> tuple[Name, ...]:
         if tok.i in in_entity or not _is_name_token(tok):
             continue
         if tok.dep_ == "compound" and tok.head.ent_type_ in NAME_TYPES:
-            continue  # a title: "Secretary" Blinken, "President" Duque
+            continue  # a title: "Secretary" Okafor, "President" Kallumaa
         stems = content_stems(tok.text)
         if stems:
             names.append(Name(tuple(stems)))
-    unique: list[Name] = []
-    for name in names:
-        if name not in unique:
-            unique.append(name)
-    return tuple(unique)
+    return tuple(dict.fromkeys(names))  # each once, in the question's order
 
 
 def name_in(name: str, stems) -> bool:
