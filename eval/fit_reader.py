@@ -388,6 +388,14 @@ def main(argv: list[str] | None = None) -> int:
           f"a right candidate among those read {np.mean(reachable):.3f}", flush=True)
     X3, y3 = np.array(rows3), np.array(y3)
     if args.design:
+        with (args.design / "choices.jsonl").open("w") as out:  # what each question's best choice was, to read
+            for ex, (correct, f1, _) in zip(examples, outcome):
+                best = ex.reading.choices[0] if ex.reading.choices else None
+                out.write(json.dumps({"id": ex.id, "question": ex.gathered.standalone, "answerable": ex.answerable,
+                                      "squad": ex.group.startswith("squad:"), "synthetic": ex.synthetic,
+                                      "answer": best.text if best else None,
+                                      "sentence": best.sentence.text if best else None,
+                                      "correct": bool(correct), "f1": round(f1, 3)}) + "\n")
         np.savez(args.design / "design.npz", X1=X1, y1=y1, o1=o1, X2=X2, y2=y2, o2=o2, X3=X3, y3=y3, fold=fold, synthetic=synthetic,
                  answerable=np.array([e.answerable for e in examples]), squad=np.array([e.group.startswith("squad:") for e in examples]),
                  f1=np.array([o[1] for o in outcome]), sentence_right=np.array([o[2] for o in outcome]),

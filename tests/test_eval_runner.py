@@ -234,18 +234,18 @@ def test_baseline_missing_write_then_regression(tmp_path, gold_file, service_url
     assert eval_cli(settings, gold=[gold_file], url=service_url, baseline_dir=baselines) == 0  # unchanged: holds
 
     # Pretend the crashed question passed in the accepted run: now it is a regression, printed in full.
-    written["questions"][1].update(passed=True, answer="Montreal smoked meats [1].")
+    written["questions"][1].update(passed=True, answer="The answer the accepted run gave [1].")
     (baselines / "gold.json").write_text(json.dumps(written))
     capsys.readouterr()
     rc = eval_cli(settings, gold=[gold_file], url=service_url, baseline_dir=baselines, json_out=tmp_path / "r.json",
                   markdown=tmp_path / "r.md")
     out = capsys.readouterr().out
     assert rc == 1
-    assert "REGRESSION gold/wh-trudeau-smoked-meats" in out and "before: Montreal smoked meats [1]." in out
+    assert "REGRESSION gold/wh-trudeau-smoked-meats" in out and "before: The answer the accepted run gave [1]." in out
     assert "now:    (error) RuntimeError: HTTP 500" in out
     report = json.loads((tmp_path / "r.json").read_text())["sets"]["gold"]
     assert [r["id"] for r in report["baseline"]["regressions"]] == ["wh-trudeau-smoked-meats"]
-    assert "before: Montreal smoked meats" in (tmp_path / "r.md").read_text()
+    assert "before: The answer the accepted run gave" in (tmp_path / "r.md").read_text()
 
 
 class SlowChain:
@@ -267,9 +267,9 @@ def test_squad_mode_on_a_two_paragraph_file(tmp_path):
          "qas": [{"id": "a1", "question": "On which island is Naval Support Activity Souda Bay?", "is_impossible": False,
                   "answers": [{"text": "Crete", "answer_start": 55}]},
                  {"id": "u1", "question": "Who commanded Souda Bay in 1890?", "is_impossible": True, "answers": []}]},
-        {"context": "Montreal smoked meats were a gift from Justin Trudeau to President Biden in August 2021.",
-         "qas": [{"id": "a2", "question": "What gift did Justin Trudeau send President Biden?", "is_impossible": False,
-                  "answers": [{"text": "Montreal smoked meats", "answer_start": 0}]}]},
+        {"context": "Varnholm Maritime School trained the Quellport harbour pilots in 1987.",
+         "qas": [{"id": "a2", "question": "Who trained the Quellport harbour pilots?", "is_impossible": False,
+                  "answers": [{"text": "Varnholm Maritime School", "answer_start": 0}]}]},
     ]}]}))
     settings = Settings(data=tmp_path / "user-data", llm_backend="none")
     out = tmp_path / "out"
