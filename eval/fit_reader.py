@@ -393,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
                 best = ex.reading.choices[0] if ex.reading.choices else None
                 out.write(json.dumps({"id": ex.id, "question": ex.gathered.standalone, "answerable": ex.answerable,
                                       "squad": ex.group.startswith("squad:"), "synthetic": ex.synthetic,
-                                      "answer": best.text if best else None,
+                                      "answer": short_answer(ex.reading) if best else None,
                                       "sentence": best.sentence.text if best else None,
                                       "correct": bool(correct), "f1": round(f1, 3)}) + "\n")
         np.savez(args.design / "design.npz", X1=X1, y1=y1, o1=o1, X2=X2, y2=y2, o2=o2, X3=X3, y3=y3, fold=fold, synthetic=synthetic,
@@ -468,6 +468,11 @@ def span_labels_of(ex: Example) -> np.ndarray:
     return np.array(out, dtype=int)
 
 
+def short_answer(reading) -> str:
+    """The best choice's short answer as the fit judges it: a list's items joined."""
+    return " and ".join(c.text for c in reading.items())
+
+
 def judge(ex: Example, reading) -> tuple[bool, float, bool]:
     """Whether the best choice is right, as the strict eval judges an answer, its short answer's F1, and whether it
     cites the evidence sentence.
@@ -478,8 +483,7 @@ def judge(ex: Example, reading) -> tuple[bool, float, bool]:
     if not ex.answerable or not reading.choices:
         return False, 0.0, False
     best = reading.items()
-    short = " and ".join(c.text for c in best)
-    f1 = best_f1(ex.answers, short)
+    f1 = best_f1(ex.answers, short_answer(reading))
     sentence_right = bool(ex.sentence_labels[reading.pool.index(best[0].sentence)]) if best[0].sentence in reading.pool else False
     correct = sentence_right and (f1 >= PASS_F1 if ex.group.startswith("squad:") else True)
     return correct, f1, sentence_right
