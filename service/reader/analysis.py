@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from service.reader.contrast import Contrasts, question_contrasts
 from service.reader.lexicon import STOPWORDS, WH_WORDS, content_stems, fold, stem
 from service.reader.names import Name, question_names
 
@@ -26,6 +27,7 @@ class QuestionAnalysis:
     terms: tuple[str, ...]  # content stems an answer sentence should share (wh-words and the focus excluded)
     term_words: tuple[str, ...]  # the same words as typed, for display and debugging
     names: tuple[Name, ...] = ()  # what the question names (service.reader.names): a release that mentions none of one is about something else
+    contrasts: Contrasts = Contrasts()  # its negation, graded words and numbers (service.reader.contrast)
 
 
 def wh_key(doc) -> tuple[str, object | None]:
@@ -94,4 +96,5 @@ def analyze(question: str, doc) -> QuestionAnalysis:
                 terms.append(s)
                 shown.append(tok.text)
     names = tuple(n for n in question_names(doc) if not set(n.words) <= skip)
-    return QuestionAnalysis(question, folded, wh, focus, plural, tuple(terms), tuple(shown), names)
+    return QuestionAnalysis(question, folded, wh, focus, plural, tuple(terms), tuple(shown), names,
+                            question_contrasts(doc))

@@ -2,13 +2,15 @@
 
 Relevance alone cannot tell an unanswerable question (its closest sentence is on topic but lacks the fact), so
 these describe the choice: how sure the span model is, by how much it beats the runner-up, whether the type fits,
-and whether the question's rarest word is in the release at all.
+whether the question's rarest word is in the release at all, and whether the question turns a word the chosen
+sentence does not (a negation, a superlative: service.reader.contrast).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from service.reader.contrast import contrast_features
 from service.reader.lexicon import fold
 from service.reader.names import mentioned
 from service.reader.sentences import SENTENCE_FEATURES
@@ -35,6 +37,8 @@ ANSWERABLE_FEATURES = (
     "pool_lacks_a_name",  # … and no release read does: the question is about something the releases never name
     "chosen_word_match",  # MiniLM: the question words' mean best match in the chosen sentence (service.reader.dense)
     "chosen_weakest_word",  # … the least matched word's: a changed word of an otherwise answerable question
+    "chosen_negation_mismatch",  # service.reader.contrast: the question negates, the chosen sentence does not
+    "chosen_graded_missing",  # … the question's "least", "earlier" are not in the chosen sentence
 )
 
 _WINDOW = SENTENCE_FEATURES.index("window_coverage")
@@ -87,4 +91,5 @@ def answerable_features(reading) -> np.ndarray:
         chosen_word_match=chosen_reading.word_match,
         chosen_weakest_word=chosen_reading.weakest_word,
     )
+    values["chosen_negation_mismatch"], values["chosen_graded_missing"] = contrast_features(reading.question.contrasts, chosen_reading.doc)
     return np.array([values[f] for f in ANSWERABLE_FEATURES], dtype=np.float32)
