@@ -27,7 +27,7 @@ class QuestionAnalysis:
     terms: tuple[str, ...]  # content stems an answer sentence should share (wh-words and the focus excluded)
     term_words: tuple[str, ...]  # the same words as typed, for display and debugging
     names: tuple[Name, ...] = ()  # what the question names (service.reader.names): a release that mentions none of one is about something else
-    contrasts: Contrasts = Contrasts()  # its negation, graded words and numbers (service.reader.contrast)
+    contrasts: Contrasts = Contrasts()  # its negation and comparative or superlative words (service.reader.contrast)
 
 
 def wh_key(doc) -> tuple[str, object | None]:
