@@ -1,21 +1,21 @@
 """BM25 over every committed chunk, kept in step with the store: after a write only the changed releases are re-read.
 
 Rebuilding from every stored chunk took 12 s at 50,000 chunks (reading and tokenizing all texts), in every process
-sharing the store, after every write. Here each process keeps the tokenized chunks of each release version and,
-when the store's revision changes, reads only the releases whose content hash it has not seen; the postings are
-then re-assembled from the kept arrays with numpy (well under a second at that size).
+sharing the store, after every write. Here each process keeps the tokenized chunks of each release version
+(core.mirror) and, when the store's revision changes, reads only the releases whose content hash it has not seen;
+the postings are then re-assembled from the kept arrays with numpy (well under a second at that size).
 """
 
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
+
+from core.mirror import StoreMirror
 
 # Words (with inner apostrophes/hyphens kept apart), and numbers with their $ / % so "$20" and "500" match.
 _TOKEN = re.compile(r"\$?\d+(?:[.,]\d+)*%?|[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
@@ -90,31 +90,12 @@ class _Postings:
         return out
 
 
-class LexicalIndex:
+class LexicalIndex(StoreMirror[_Doc, _Postings]):
     """Built lazily on first search; brought up to date when the store's revision changed (checked ≤ once a second)."""
 
-    CHECK_EVERY_S = 1.0
-
     def __init__(self, store) -> None:
-        self.store = store
-        self._lock = threading.Lock()
-        self._revision: str | None = None
-        self._checked_at = 0.0
-        self._postings: _Postings | None = None
+        super().__init__(store)
         self._vocab: dict[str, int] = {}
-        # release id → (content hash, its chunks' docs), for the releases committed at the last sync.
-        self._releases: dict[str, tuple[str, list[_Doc]]] = {}
-        self.last_sync: dict[str, float] = {}
-
-    def _fresh(self) -> None:
-        now = time.monotonic()
-        if self._postings is not None and now - self._checked_at < self.CHECK_EVERY_S:
-            return
-        rev = self.store.revision()
-        self._checked_at = now
-        if self._postings is not None and rev == self._revision:
-            return
-        self._sync(rev)
 
     def _doc(self, hit) -> _Doc:
         # The title helps a chunk match questions naming the release.
@@ -129,23 +110,14 @@ class LexicalIndex:
             source=hit.source,
         )
 
-    def _sync(self, revision: str) -> None:
-        t0 = time.perf_counter()
-        versions = self.store.release_versions()
-        stale = [rid for rid, h in versions.items() if self._releases.get(rid, ("",))[0] != h]
-        kept = {rid: self._releases[rid] for rid in versions if rid not in stale}
-        for rid, hits in self.store.chunks_by_release({rid: versions[rid] for rid in stale}).items():
-            kept[rid] = (versions[rid], [self._doc(h) for h in sorted(hits, key=lambda h: h.index)])
-        docs = [d for _, chunk_docs in kept.values() for d in chunk_docs]
-        self._postings = _Postings(docs, len(self._vocab))
-        self._releases, self._revision = kept, revision
-        self.last_sync = {"releases_read": len(stale), "chunks": len(docs), "seconds": time.perf_counter() - t0}
+    def _read(self, versions: dict[str, str]) -> dict[str, list[_Doc]]:
+        return {
+            rid: [self._doc(h) for h in sorted(hits, key=lambda h: h.index)]
+            for rid, hits in self.store.chunks_by_release(versions).items()
+        }
 
-    def refresh(self) -> None:
-        """Bring the index up to date now (e.g. right after an ingest in this process)."""
-        with self._lock:
-            self._checked_at = 0.0
-            self._fresh()
+    def _assemble(self, items: list[_Doc]) -> _Postings:
+        return _Postings(items, len(self._vocab))
 
     def search(
         self,
@@ -158,7 +130,7 @@ class LexicalIndex:
         """(chunk_id, BM25 score), best first; only chunks with a positive score."""
         with self._lock:
             self._fresh()
-            postings, vocab = self._postings, self._vocab
+            postings, vocab = self._snapshot, self._vocab
         terms = [vocab[t] for t in tokenize(query) if t in vocab]
         if not postings.ids or not terms or k <= 0:
             return []

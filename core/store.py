@@ -220,15 +220,31 @@ class ReleaseStore:
 
     def chunks_by_release(self, versions: dict[str, str], ids_per_call: int = 200) -> dict[str, list[ChunkHit]]:
         """Chunks of these releases that belong to the given version (a half-written update's are left out)."""
-        out: dict[str, list[ChunkHit]] = {rid: [] for rid in versions}
+        return {
+            rid: [hit for hit, _ in rows]
+            for rid, rows in self._chunks_by_release(versions, ["documents", "metadatas"], ids_per_call).items()
+        }
+
+    def chunk_vectors_by_release(
+        self, versions: dict[str, str], ids_per_call: int = 200
+    ) -> dict[str, list[tuple[ChunkHit, np.ndarray]]]:
+        """The same chunks with their stored embeddings and without their text (hit.text is empty)."""
+        return self._chunks_by_release(versions, ["embeddings", "metadatas"], ids_per_call)
+
+    def _chunks_by_release(
+        self, versions: dict[str, str], include: list[str], ids_per_call: int
+    ) -> dict[str, list[tuple[ChunkHit, np.ndarray | None]]]:
+        out: dict[str, list[tuple[ChunkHit, np.ndarray | None]]] = {rid: [] for rid in versions}
         ids = list(versions)
         for i in range(0, len(ids), ids_per_call):
-            got = self.chunks.get(
-                where={"release_id": {"$in": ids[i : i + ids_per_call]}}, include=["documents", "metadatas"]
-            )
-            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+            got = self.chunks.get(where={"release_id": {"$in": ids[i : i + ids_per_call]}}, include=include)
+            docs = got["documents"] if "documents" in include else None
+            vectors = got["embeddings"] if "embeddings" in include else None
+            for n, (cid, meta) in enumerate(zip(got["ids"], got["metadatas"])):
                 if meta.get("content_hash") == versions.get(meta["release_id"]):
-                    out[meta["release_id"]].append(chunk_hit(cid, doc, meta))
+                    hit = chunk_hit(cid, docs[n] if docs is not None else "", meta)
+                    vector = np.asarray(vectors[n], dtype=np.float32) if vectors is not None else None
+                    out[meta["release_id"]].append((hit, vector))
         return out
 
     def revision(self) -> str:

@@ -1,4 +1,4 @@
-"""The loaded parts of pressqa (store, embedder, lexical index, LLM, indexer, chain), built once from Settings.
+"""The loaded parts of pressqa (store, embedder, lexical and dense indexes, LLM, indexer, chain), built once from Settings.
 
 The composition root: the one place that wires core, ingest and service together.
 """
@@ -33,6 +33,12 @@ class Runtime:
         from core.lexical import LexicalIndex
 
         return LexicalIndex(self.store)
+
+    @cached_property
+    def dense(self):
+        from core.dense_index import DenseIndex
+
+        return DenseIndex(self.store)
 
     @cached_property
     def llm(self):
@@ -90,6 +96,7 @@ class Runtime:
             store=self.store,
             embedder=self.embedder,
             lexical=self.lexical,
+            dense=self.dense,
             dense_candidates=self.settings.dense_candidates,
             lexical_candidates=self.settings.lexical_candidates,
             k=self.settings.retrieve_k,

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (Chroma) + lexical (BM25) fused by reciprocal rank."""
+"""Hybrid retrieval: dense (exact cosine over the stored embeddings) + lexical (BM25) fused by reciprocal rank."""
 
 from __future__ import annotations
 
@@ -53,6 +53,7 @@ class HybridRetriever(BaseModel):
     store: Any
     embedder: Any
     lexical: Any
+    dense: Any
     dense_candidates: int = 40
     lexical_candidates: int = 40
     k: int = 8
@@ -66,17 +67,14 @@ class HybridRetriever(BaseModel):
         k = k or self.k
         if query_embedding is None:
             query_embedding = self.embedder.encode_query(query)
-        dense_hits = self.store.dense_search(
+        dense_hits = self.dense.search(
             query_embedding, self.dense_candidates, since=filters.since, until=filters.until, source=filters.source
         )
         lexical_hits = self.lexical.search(
             query, self.lexical_candidates, since=filters.since, until=filters.until, source=filters.source
         )
-        fused = reciprocal_rank_fusion([[h.chunk_id for h in dense_hits], [cid for cid, _ in lexical_hits]])
-        by_id = {h.chunk_id: h for h in dense_hits}
-        missing = [cid for cid, _ in lexical_hits if cid not in by_id]
-        if missing:
-            by_id.update({h.chunk_id: h for h in self.store.get_chunks(missing)})
+        fused = reciprocal_rank_fusion([[cid for cid, _ in dense_hits], [cid for cid, _ in lexical_hits]])
+        by_id = {h.chunk_id: h for h in self.store.get_chunks(list(fused))}
         # Only chunks of committed releases: a killed ingest can leave chunks without their release record.
         committed = self.store.committed([h.release_id for h in by_id.values()])
         ranked = [cid for cid in sorted(fused, key=fused.get, reverse=True) if cid in by_id and by_id[cid].release_id in committed]

@@ -73,6 +73,7 @@ def open_store(data: Path):
 
 def check_store(data: Path, embedder) -> tuple[dict[str, str], list[str], int]:
     """({release id: content hash} of the releases present, [problems], orphan releases) as a reader sees the store."""
+    from core.dense_index import DenseIndex
     from core.lexical import LexicalIndex
     from service.retrieval import HybridRetriever
 
@@ -87,7 +88,7 @@ def check_store(data: Path, embedder) -> tuple[dict[str, str], list[str], int]:
     for c in chunks:
         by_release.setdefault(c.release_id, []).append(c)
     lexical = LexicalIndex(store)
-    retriever = HybridRetriever(store=store, embedder=embedder, lexical=lexical, k=20)
+    retriever = HybridRetriever(store=store, embedder=embedder, lexical=lexical, dense=DenseIndex(store), k=20)
     orphans = by_release.keys() - records.keys()
     for rid in orphans:  # leftovers of a killed write: allowed on disk, never visible to a reader
         leaked = [h.release_id for c in by_release[rid][:2] for h in retriever.search(c.text) if h.release_id == rid]

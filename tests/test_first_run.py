@@ -63,7 +63,7 @@ class FakeStore:
 def fake_runtime(chain) -> SimpleNamespace:
     return SimpleNamespace(
         store=FakeStore(), embedder=SimpleNamespace(dtype="fp32"), llm=SimpleNamespace(), chain=chain,
-        lexical=SimpleNamespace(refresh=lambda: None), indexer=None,
+        lexical=SimpleNamespace(refresh=lambda: None), dense=SimpleNamespace(refresh=lambda: None), indexer=None,
     )
 
 
@@ -249,7 +249,8 @@ def test_startup_logs_one_line_per_phase_with_its_duration(tmp_path, caplog):
     startup.start()
     startup.join(10)
     lines = [r.getMessage() for r in caplog.records if r.name.startswith("pressqa")]
-    phases = ["store opened", "embedder loaded", "language model loaded", "answer chain built", "ready in", "lexical index built"]
+    phases = ["store opened", "embedder loaded", "language model loaded", "answer chain built", "ready in", "lexical index built",
+              "dense index built"]
     for phase in phases:
         assert sum(line.startswith(phase) for line in lines) == 1, (phase, lines)
     assert all(line.rstrip().endswith(" s") or " s:" in line for line in lines if any(line.startswith(p) for p in phases))

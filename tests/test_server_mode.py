@@ -13,6 +13,7 @@ import pytest
 
 import test_pipeline
 import test_store
+from core.dense_index import DenseIndex
 from core.lexical import LexicalIndex
 from core.store import make_store
 from ingest.pipeline import Indexer
@@ -83,7 +84,7 @@ def test_ingest_search_reingest_delete(backend_settings, embedder):
     assert store.count_releases() == 4 and store.count_chunks() == first.chunks
 
     lexical = LexicalIndex(store)
-    retriever = HybridRetriever(store=store, embedder=embedder, lexical=lexical, k=8)
+    retriever = HybridRetriever(store=store, embedder=embedder, lexical=lexical, dense=DenseIndex(store), k=8)
     dense = store.dense_search(embedder.encode_query(TURKMENISTAN), 3)
     assert dense[0].origin == str(SEED)
     assert lexical.search("Parahat Durdyev", 3)[0][0].startswith(dense[0].release_id + "::")

@@ -2,6 +2,7 @@ from datetime import date
 
 import numpy as np
 
+from core.dense_index import DenseIndex
 from core.lexical import LexicalIndex, tokenize
 from core.records import Chunk, Release
 
@@ -139,3 +140,42 @@ def test_lexical_index_rereads_only_changed_releases(store, embedder):
     assert [i for i, _ in lex.search("Almaty", 5)] == [f"{KAZ.id}::0"]
     assert lex.search("Astana", 5) == [] and lex.search("Sudan", 5) == [] and lex.search("volcanoes", 5) == []
     assert [i for i, _ in lex.search("fisheries", 5)] == [f"{UNDATED.id}::0"]
+
+
+def test_dense_index_is_exact_and_filters_like_the_store(store, embedder):
+    for r in (SUDAN, KAZ, UNDATED):
+        put(store, embedder, r, [s + "." for s in r.text.rstrip(".").split(". ")])
+    dense = DenseIndex(store)
+    q = embedder.encode_query("How much money went to Sudan?")
+    hits = dense.search(q, 10)
+    # Exact cosine: the same order and scores as a brute-force product over every stored chunk.
+    chunks = list(store.iter_chunks())
+    vectors = embedder.encode([c.text for c in chunks])
+    want = sorted(
+        ((c.chunk_id, float(v @ q / np.linalg.norm(v) / np.linalg.norm(q))) for c, v in zip(chunks, vectors)),
+        key=lambda pair: -pair[1],
+    )
+    assert [i for i, _ in hits] == [i for i, _ in want]
+    assert np.allclose([s for _, s in hits], [s for _, s in want], atol=1e-4)
+    assert hits[0][0].startswith(f"{SUDAN.id}::") and len(dense.search(q, 2)) == 2
+    assert {i.split("::")[0] for i, _ in dense.search(q, 5, since=date(2025, 1, 1))} == {KAZ.id}
+    assert {i.split("::")[0] for i, _ in dense.search(q, 5, until=date(2024, 12, 31))} == {SUDAN.id}
+    assert {i.split("::")[0] for i, _ in dense.search(q, 5, source="White House")} == {KAZ.id}
+    assert dense.search(q, 5, source="Nobody") == [] and dense.search(q, 0) == []
+
+
+def test_dense_index_follows_revision_and_breaks_ties_by_id(store, embedder):
+    twin = Release(title="Twin", text=KAZ.text, origin="d.md", url="https://example.gov/twin")
+    put(store, embedder, KAZ)
+    dense = DenseIndex(store)
+    q = embedder.encode_query("Kazakhstan")
+    assert [i for i, _ in dense.search(q, 5)] == [f"{KAZ.id}::0"]
+    put(store, embedder, twin)
+    dense.refresh()
+    assert dense.last_sync["releases_read"] == 1
+    hits = dense.search(q, 1)
+    # The same text scores the same; the lower chunk id wins whichever release was read first.
+    assert hits == [(min(f"{KAZ.id}::0", f"{twin.id}::0"), hits[0][1])]
+    store.delete(KAZ.id)
+    dense.refresh()
+    assert [i for i, _ in dense.search(q, 5)] == [f"{twin.id}::0"]
