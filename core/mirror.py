@@ -26,6 +26,7 @@ class StoreMirror(Generic[Item, Snapshot]):
         self._lock = threading.Lock()
         self._revision: str | None = None
         self._checked_at = 0.0
+        self._local_writes = 0
         self._snapshot: Snapshot | None = None
         # release id → (content hash, its chunks' items), for the releases committed at the last sync.
         self._releases: dict[str, tuple[str, list[Item]]] = {}
@@ -53,10 +54,13 @@ class StoreMirror(Generic[Item, Snapshot]):
 
     def _fresh(self) -> None:
         now = time.monotonic()
-        if self._snapshot is not None and now - self._checked_at < self.CHECK_EVERY_S:
+        # Another process's write shows within CHECK_EVERY_S; a write through this process's store at once, so that
+        # a question asked right after an ingest or upload finds what was just added.
+        local_writes = getattr(self.store, "local_writes", 0)
+        if self._snapshot is not None and local_writes == self._local_writes and now - self._checked_at < self.CHECK_EVERY_S:
             return
         rev = self.store.revision()
-        self._checked_at = now
+        self._checked_at, self._local_writes = now, local_writes
         if self._snapshot is not None and rev == self._revision:
             return
         self._sync(rev)

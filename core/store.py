@@ -123,6 +123,8 @@ class ReleaseStore:
         except Exception:
             self.max_batch = 1000
         self._write_lock = threading.Lock()
+        # Writes made through this object: an in-memory copy of the chunks (core.mirror) re-checks at once after one.
+        self.local_writes = 0
 
     # --- reads -----------------------------------------------------------------------------------
 
@@ -256,6 +258,7 @@ class ReleaseStore:
 
     def _bump_revision(self) -> None:
         self.meta.upsert(ids=[_REVISION_ID], documents=[uuid.uuid4().hex], embeddings=[[1.0]])
+        self.local_writes += 1  # after the new revision is readable, so a reader that sees the count sees it too
 
     def upsert(self, release: Release, chunks: Sequence[Chunk], embeddings: np.ndarray) -> None:
         """Replace a release: old chunks out, new chunks in, release record last (the commit marker)."""

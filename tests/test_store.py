@@ -179,3 +179,13 @@ def test_dense_index_follows_revision_and_breaks_ties_by_id(store, embedder):
     store.delete(KAZ.id)
     dense.refresh()
     assert [i for i, _ in dense.search(q, 5)] == [f"{twin.id}::0"]
+
+
+def test_a_write_through_this_store_shows_in_both_searches_at_once(store, embedder):
+    put(store, embedder, KAZ)
+    lex, dense = LexicalIndex(store), DenseIndex(store)
+    lex.CHECK_EVERY_S = dense.CHECK_EVERY_S = 3600.0  # so only the local write can trigger the re-check
+    assert lex.search("Sudan", 5) == [] and len(dense.search(embedder.encode_query("Sudan"), 5)) == 1
+    put(store, embedder, SUDAN)
+    assert [i for i, _ in lex.search("Sudan", 5)] == [f"{SUDAN.id}::0"]
+    assert dense.search(embedder.encode_query("money for Sudan"), 1)[0][0] == f"{SUDAN.id}::0"
