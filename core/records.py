@@ -84,7 +84,7 @@ class ReleaseMeta:
 
 @dataclass(frozen=True)
 class ChunkHit:
-    """A stored chunk with its release's metadata; score is cosine similarity (dense) or 0 when fetched by id."""
+    """A stored chunk with its release's metadata; score is the retriever's fused score, or 0 when fetched by id."""
 
     chunk_id: str
     release_id: str

@@ -165,29 +165,6 @@ class ReleaseStore:
         dates = [m.published for m in self._all_release_metas() if m.published]
         return date.fromisoformat(max(dates)) if dates else None
 
-    def dense_search(
-        self,
-        query_embedding: np.ndarray | Sequence[float],
-        k: int,
-        since: date | None = None,
-        until: date | None = None,
-        source: str | None = None,
-    ) -> list[ChunkHit]:
-        """Nearest chunks by cosine similarity (score = 1 - cosine distance)."""
-        n = min(k, self.chunks.count())
-        if n <= 0:
-            return []
-        got = self.chunks.query(
-            query_embeddings=[np.asarray(query_embedding, dtype=np.float32).tolist()],
-            n_results=n,
-            where=date_filter(since, until, source),
-            include=["documents", "metadatas", "distances"],
-        )
-        return [
-            chunk_hit(i, d, m, 1.0 - dist)
-            for i, d, m, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
-        ]
-
     def committed(self, release_ids: Sequence[str]) -> set[str]:
         """The ids among these that have a release record; chunks of the others are a crashed write's leftovers."""
         ids = list(dict.fromkeys(release_ids))

@@ -51,16 +51,9 @@ def test_upsert_get_delete(store, embedder):
     assert store.release_meta(SUDAN.id) is None and store.count_chunks() == 1
 
 
-def test_dense_search_and_date_filter(store, embedder):
+def test_release_listing_and_date_filter(store, embedder):
     for r in (SUDAN, KAZ, UNDATED):
         put(store, embedder, r)
-    q = embedder.encode_query("How much money went to Sudan?")
-    hits = store.dense_search(q, 3)
-    assert hits[0].release_id == SUDAN.id and 0.3 < hits[0].score <= 1.0
-    assert hits[0].score > hits[1].score
-    assert [h.release_id for h in store.dense_search(q, 5, since=date(2025, 1, 1))] == [KAZ.id]
-    assert [h.release_id for h in store.dense_search(q, 5, until=date(2024, 12, 31))] == [SUDAN.id]
-    assert [h.release_id for h in store.dense_search(q, 5, source="White House")] == [KAZ.id]
     assert [m.id for m in store.list_releases()] == [KAZ.id, SUDAN.id, UNDATED.id]
     assert [m.id for m in store.list_releases(since=date(2024, 1, 1), until=date(2024, 12, 31))] == [SUDAN.id]
     assert [m.id for m in store.list_releases(offset=1, limit=1)] == [SUDAN.id]
