@@ -16,7 +16,7 @@ from datetime import date
 
 import numpy as np
 
-from core.mirror import StoreMirror
+from core.mirror import StoreMirror, filter_mask, published_ordinal
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,9 @@ class _Row:
 class _Matrix:
     """Immutable: unit vectors in rows, with the filter fields; safe to search unlocked."""
 
-    def __init__(self, rows: list[_Row], dim: int) -> None:
+    def __init__(self, rows: list[_Row]) -> None:
         self.ids = [r.chunk_id for r in rows]
-        self.vectors = np.stack([r.vector for r in rows]) if rows else np.zeros((0, dim), dtype=np.float32)
+        self.vectors = np.stack([r.vector for r in rows]) if rows else np.zeros((0, 0), dtype=np.float32)
         self.ordinals = np.fromiter((r.ordinal for r in rows), dtype=np.int64, count=len(rows))
         self.sources = np.asarray([r.source for r in rows], dtype=object)
         # Ties (the same text in two releases) are broken by chunk id, not by the order releases were read in.
@@ -47,28 +47,17 @@ def _unit(vector: np.ndarray) -> np.ndarray:
 class DenseIndex(StoreMirror[_Row, _Matrix]):
     """Built lazily on first search; brought up to date when the store's revision changed (checked ≤ once a second)."""
 
-    def __init__(self, store, dim: int = 384) -> None:
-        super().__init__(store)
-        self.dim = dim
-
     def _read(self, versions: dict[str, str]) -> dict[str, list[_Row]]:
-        out: dict[str, list[_Row]] = {}
-        for rid, rows in self.store.chunk_vectors_by_release(versions).items():
-            out[rid] = [
-                _Row(
-                    hit.chunk_id,
-                    _unit(vector),
-                    date.fromisoformat(hit.published).toordinal() if hit.published else 0,
-                    hit.source,
-                )
+        return {
+            rid: [
+                _Row(hit.chunk_id, _unit(vector), published_ordinal(hit), hit.source)
                 for hit, vector in sorted(rows, key=lambda row: row[0].index)
             ]
-        return out
+            for rid, rows in self.store.chunk_vectors_by_release(versions).items()
+        }
 
     def _assemble(self, items: list[_Row]) -> _Matrix:
-        if items:
-            self.dim = items[0].vector.shape[0]
-        return _Matrix(items, self.dim)
+        return _Matrix(items)
 
     def search(
         self,
@@ -84,14 +73,7 @@ class DenseIndex(StoreMirror[_Row, _Matrix]):
             return []
         # One product over every row (no copy of the matrix), then the filters.
         scores = matrix.vectors @ _unit(np.asarray(query_embedding, dtype=np.float32))
-        mask = np.ones(len(matrix.ids), dtype=bool)
-        if since:
-            mask &= matrix.ordinals >= since.toordinal()
-        if until:
-            mask &= (matrix.ordinals <= until.toordinal()) & (matrix.ordinals > 0)
-        if source:
-            mask &= matrix.sources == source
-        cand = np.flatnonzero(mask)
+        cand = np.flatnonzero(filter_mask(matrix.ordinals, matrix.sources, since, until, source))
         if cand.size == 0:
             return []
         scores = scores[cand]

@@ -15,7 +15,7 @@ from datetime import date
 
 import numpy as np
 
-from core.mirror import StoreMirror
+from core.mirror import StoreMirror, filter_mask, published_ordinal
 
 # Words (with inner apostrophes/hyphens kept apart), and numbers with their $ / % so "$20" and "500" match.
 _TOKEN = re.compile(r"\$?\d+(?:[.,]\d+)*%?|[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
@@ -106,7 +106,7 @@ class LexicalIndex(StoreMirror[_Doc, _Postings]):
             terms=np.fromiter(counted.keys(), dtype=np.int32, count=len(counted)),
             counts=np.fromiter(counted.values(), dtype=np.float32, count=len(counted)),
             length=len(tokens),
-            ordinal=date.fromisoformat(hit.published).toordinal() if hit.published else 0,
+            ordinal=published_ordinal(hit),
             source=hit.source,
         )
 
@@ -135,13 +135,7 @@ class LexicalIndex(StoreMirror[_Doc, _Postings]):
         if not postings.ids or not terms or k <= 0:
             return []
         scores = postings.scores(terms)
-        mask = scores > 0
-        if since:
-            mask &= postings.ordinals >= since.toordinal()
-        if until:
-            mask &= (postings.ordinals <= until.toordinal()) & (postings.ordinals > 0)
-        if source:
-            mask &= postings.sources == source
+        mask = (scores > 0) & filter_mask(postings.ordinals, postings.sources, since, until, source)
         cand = np.flatnonzero(mask)
         if cand.size == 0:
             return []

@@ -10,10 +10,32 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import date
 from typing import Any, Generic, TypeVar
+
+import numpy as np
 
 Item = TypeVar("Item")
 Snapshot = TypeVar("Snapshot")
+
+
+def published_ordinal(hit) -> int:
+    """The chunk's release date as an ordinal for the date filters; 0 when undated."""
+    return date.fromisoformat(hit.published).toordinal() if hit.published else 0
+
+
+def filter_mask(
+    ordinals: np.ndarray, sources: np.ndarray, since: date | None, until: date | None, source: str | None
+) -> np.ndarray:
+    """Which kept chunks a search's filters let through; an undated chunk passes no date bound (as in Chroma)."""
+    mask = np.ones(len(ordinals), dtype=bool)
+    if since:
+        mask &= ordinals >= since.toordinal()
+    if until:
+        mask &= (ordinals <= until.toordinal()) & (ordinals > 0)
+    if source:
+        mask &= sources == source
+    return mask
 
 
 class StoreMirror(Generic[Item, Snapshot]):
@@ -56,7 +78,7 @@ class StoreMirror(Generic[Item, Snapshot]):
         now = time.monotonic()
         # Another process's write shows within CHECK_EVERY_S; a write through this process's store at once, so that
         # a question asked right after an ingest or upload finds what was just added.
-        local_writes = getattr(self.store, "local_writes", 0)
+        local_writes = self.store.local_writes
         if self._snapshot is not None and local_writes == self._local_writes and now - self._checked_at < self.CHECK_EVERY_S:
             return
         rev = self.store.revision()
