@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--squad-train", action="store_true", help="also fit on the SQuAD questions outside the CI sample")
     parser.add_argument("--squad-exclude", type=int, default=100, help="size of the CI sample kept out of training")
     parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--design", type=Path, default=None, help="write the design matrices (npz) and sentence pairs (jsonl) here")
+    parser.add_argument("--design", type=Path, default=None, help="write the design matrices (npz), sentence pairs, best choices and every candidate read (jsonl) here")
     parser.add_argument("--read-per-release", type=int, default=None,
                         help="sentences read from every release besides the best overall (default: the reader's own)")
     parser.add_argument("--pools", type=Path, default=None, help="cache of the gathered pools (reused when it exists)")
@@ -396,6 +396,14 @@ def main(argv: list[str] | None = None) -> int:
                                       "answer": short_answer(ex.reading) if best else None,
                                       "sentence": best.sentence.text if best else None,
                                       "correct": bool(correct), "f1": round(f1, 3)}) + "\n")
+        with (args.design / "spans.jsonl").open("w") as out:  # every candidate read, its label and out-of-fold score
+            for i, ex in enumerate(examples):
+                for (r_i, cand), y, p in zip(ex.reading.span_index, span_labels[i], oof2[o2 == i]):
+                    out.write(json.dumps({"id": ex.id, "question": ex.gathered.standalone, "answers": ex.answers[:3],
+                                          "reading": r_i, "sentence": ex.gathered.pool[ex.reading.readings[r_i].pool_index].text,
+                                          "evidence": bool(ex.sentence_labels[ex.reading.readings[r_i].pool_index]),
+                                          "candidate": cand.text, "label": cand.label, "y": int(y),
+                                          "probability": round(float(p), 4)}) + "\n")
         np.savez(args.design / "design.npz", X1=X1, y1=y1, o1=o1, X2=X2, y2=y2, o2=o2, X3=X3, y3=y3, fold=fold, synthetic=synthetic,
                  answerable=np.array([e.answerable for e in examples]), squad=np.array([e.group.startswith("squad:") for e in examples]),
                  f1=np.array([o[1] for o in outcome]), sentence_right=np.array([o[2] for o in outcome]),
