@@ -4,6 +4,10 @@
 report prints the question, the old answer and the new one. An accepted change lands by rewriting the
 file (`pressqa eval ... --baseline-dir eval/baseline --write-baseline`) in the same commit, the reason in
 the commit message. Questions new since the baseline, or gone from the set, are listed, never failed.
+
+Each question's confidence (the reader's P(the answer is right), which its threshold decided on) is kept too, so
+that a regression shows whether it is a changed answer or the same one on the other side of the threshold (as an
+encoder that rounds differently on another CPU could cause).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ class BaselineEntry:
     answer: str
     short_answer: str | None = None
     reason: str = ""
+    confidence: float | None = None  # absent from baselines written before it was recorded
 
 
 @dataclass
@@ -41,6 +46,15 @@ class Regression:
     old_answer: str
     new_answer: str
     new_reason: str
+    old_confidence: float | None = None
+    new_confidence: float | None = None
+
+    def confidence_change(self) -> str | None:
+        """"0.38 → 0.36", when either run recorded one."""
+        if self.old_confidence is None and self.new_confidence is None:
+            return None
+        show = lambda c: "?" if c is None else f"{c:.3f}"  # noqa: E731
+        return f"{show(self.old_confidence)} → {show(self.new_confidence)}"
 
 
 @dataclass
@@ -74,7 +88,8 @@ def load_baseline(path: Path) -> dict[str, BaselineEntry]:
         if data.get("format") != BASELINE_FORMAT:
             raise ValueError(f"format {data.get('format')!r}, expected {BASELINE_FORMAT}")
         return {
-            q["id"]: BaselineEntry(bool(q["passed"]), q.get("answer", ""), q.get("short_answer"), q.get("reason", ""))
+            q["id"]: BaselineEntry(bool(q["passed"]), q.get("answer", ""), q.get("short_answer"), q.get("reason", ""),
+                                   None if q.get("confidence") is None else float(q["confidence"]))
             for q in data["questions"]
         }
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -95,7 +110,8 @@ def compare(baseline: dict[str, BaselineEntry], results, file: str) -> BaselineD
             continue
         if before.passed and not r.passed:
             now = _show(r.answer, r.short_answer) if r.error is None else f"(error) {r.error}"
-            regressions.append(Regression(r.id, r.question, _show(before.answer, before.short_answer), now, r.reason))
+            regressions.append(Regression(r.id, r.question, _show(before.answer, before.short_answer), now, r.reason,
+                                          before.confidence, r.confidence))
         elif not before.passed and r.passed:
             newly_passing.append(r.id)
     ids = {r.id for r in results}
@@ -119,7 +135,8 @@ def write_baseline(path: Path, set_name: str, source: str, target: str, summary:
         "passed": summary.get("passed"),
         "question_count": summary.get("question_count"),
         "questions": [
-            {"id": r.id, "passed": r.passed, "answer": r.answer, "short_answer": r.short_answer, "reason": r.reason}
+            {"id": r.id, "passed": r.passed, "answer": r.answer, "short_answer": r.short_answer, "reason": r.reason,
+             "confidence": None if r.confidence is None else round(float(r.confidence), 4)}
             for r in results
         ],
     }

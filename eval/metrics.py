@@ -197,6 +197,7 @@ class QuestionResult:
     answer: str = ""
     short_answer: str | None = None
     abstained: bool | None = None  # None when the chain raised
+    confidence: float | None = None  # the reader's P(answer is right), which the threshold compared (None: no reader's)
     standalone_question: str = ""
     citations: list[dict] = field(default_factory=list)
     related: list[str] = field(default_factory=list)  # top-k retrieved release ids
@@ -267,6 +268,7 @@ def score_question(
     result.answer = answer.answer
     result.short_answer = answer.short_answer
     result.abstained = answer.abstained
+    result.confidence = answer.confidence
     result.standalone_question = answer.standalone_question
     result.related = [r.release_id for r in distinct_releases(answer.related)[:RETRIEVAL_K]]
     result.citations = citation_records(answer, gold.sources)

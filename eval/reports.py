@@ -155,6 +155,8 @@ def _markdown_set(report: EvalReport) -> list[str]:
         for r in b.regressions:
             lines += ["", f"- `{r.id}`: {_md_cell(r.question)}", f"  - before: {_md_cell(r.old_answer)}",
                       f"  - now: {_md_cell(r.new_answer)} — {_md_cell(r.new_reason)}"]
+            if r.confidence_change():
+                lines.append(f"  - confidence: {r.confidence_change()}")
         lines += ["", "Newly passing: " + (", ".join(f"`{i}`" for i in b.newly_passing) or "none")]
         if b.not_in_baseline:
             lines += ["", f"Not in the baseline (not compared): {len(b.not_in_baseline)}"]
@@ -256,6 +258,8 @@ def print_summary(report: EvalReport, console: Console) -> None:
             console.print(f"  before: {escape(r.old_answer)}", highlight=False)
             console.print(f"  now:    {escape(r.new_answer)}", highlight=False)
             console.print(f"  why:    {escape(r.new_reason)}", highlight=False)
+            if r.confidence_change():
+                console.print(f"  confidence: {r.confidence_change()}", highlight=False)
         console.print(f"baseline {escape(b.file)}: {len(b.regressions)} regression(s); newly passing: "
                       f"{', '.join(b.newly_passing) or 'none'}; not in the baseline: {len(b.not_in_baseline)}", highlight=False)
     if report.gate is not None:

@@ -162,6 +162,7 @@ def score_squad_question(q: SquadQuestion, contexts: dict[str, str], answer=None
                           "abstention_correct": 0.0}
         return result
     result.answer, result.short_answer, result.abstained = answer.answer, answer.short_answer, answer.abstained
+    result.confidence = answer.confidence
     result.standalone_question = answer.standalone_question
     result.related = [r.release_id for r in answer.related[:5]]
     result.citations = [

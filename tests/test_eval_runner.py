@@ -115,9 +115,10 @@ def scripted_answers(questions: list[GoldQuestion]) -> dict:
             abstained=False,
             citations=[Citation(n=1, release_id="sha256:seed", title="t", origin=SEED_ORIGIN, quote=SEED_QUOTE, start=0, end=len(SEED_QUOTE))],
             related=[RelatedRelease(release_id="sha256:seed", title="t", origin=SEED_ORIGIN)],
+            confidence=0.81,
         ),
         by_id["wh-trudeau-smoked-meats"].question: RuntimeError("model crashed"),
-        by_id["unans-seed-meeting-city"].question: Answer(answer="The releases do not say.", abstained=True),
+        by_id["unans-seed-meeting-city"].question: Answer(answer="The releases do not say.", abstained=True, confidence=0.12),
     }
 
 
@@ -231,10 +232,12 @@ def test_baseline_missing_write_then_regression(tmp_path, gold_file, service_url
     written = json.loads((baselines / "gold.json").read_text())
     assert [q["id"] for q in written["questions"]] == GOLD_IDS
     assert [q["passed"] for q in written["questions"]] == [True, False, True]
+    # The reader's confidence of each answer is kept (the threshold decided on it); the failed request has none.
+    assert [q["confidence"] for q in written["questions"]] == [0.81, None, 0.12]
     assert eval_cli(settings, gold=[gold_file], url=service_url, baseline_dir=baselines) == 0  # unchanged: holds
 
     # Pretend the crashed question passed in the accepted run: now it is a regression, printed in full.
-    written["questions"][1].update(passed=True, answer="The answer the accepted run gave [1].")
+    written["questions"][1].update(passed=True, answer="The answer the accepted run gave [1].", confidence=0.5)
     (baselines / "gold.json").write_text(json.dumps(written))
     capsys.readouterr()
     rc = eval_cli(settings, gold=[gold_file], url=service_url, baseline_dir=baselines, json_out=tmp_path / "r.json",
@@ -243,9 +246,11 @@ def test_baseline_missing_write_then_regression(tmp_path, gold_file, service_url
     assert rc == 1
     assert "REGRESSION gold/wh-trudeau-smoked-meats" in out and "before: The answer the accepted run gave [1]." in out
     assert "now:    (error) RuntimeError: HTTP 500" in out
+    assert "confidence: 0.500 → ?" in out  # the same answer across the threshold would read 0.380 → 0.360
     report = json.loads((tmp_path / "r.json").read_text())["sets"]["gold"]
     assert [r["id"] for r in report["baseline"]["regressions"]] == ["wh-trudeau-smoked-meats"]
     assert "before: The answer the accepted run gave" in (tmp_path / "r.md").read_text()
+    assert "confidence: 0.500 → ?" in (tmp_path / "r.md").read_text()
 
 
 class SlowChain:
@@ -285,7 +290,8 @@ def test_squad_mode_on_a_two_paragraph_file(tmp_path):
     cited = {c["title"] for q in report["questions"] for c in q["citations"]}
     assert cited <= {"Souda Bay (1)", "Souda Bay (2)"}
     assert not (tmp_path / "user-data").exists()  # the user's data dir is never touched
-    assert (tmp_path / "baseline" / "tiny-squad.json").exists()
+    written = json.loads((tmp_path / "baseline" / "tiny-squad.json").read_text())
+    assert all(0.0 < q["confidence"] <= 1.0 for q in written["questions"])  # the real reader's, kept per question
     assert "HasAns" in (out / "s.md").read_text()
 
 
