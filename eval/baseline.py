@@ -50,11 +50,14 @@ class Regression:
     new_confidence: float | None = None
 
     def confidence_change(self) -> str | None:
-        """"0.38 → 0.36", when either run recorded one."""
+        """"0.380 → 0.360", when either run recorded one ("?" for the side that did not)."""
         if self.old_confidence is None and self.new_confidence is None:
             return None
-        show = lambda c: "?" if c is None else f"{c:.3f}"  # noqa: E731
-        return f"{show(self.old_confidence)} → {show(self.new_confidence)}"
+        return f"{_shown_confidence(self.old_confidence)} → {_shown_confidence(self.new_confidence)}"
+
+
+def _shown_confidence(confidence: float | None) -> str:
+    return "?" if confidence is None else f"{confidence:.3f}"
 
 
 @dataclass
