@@ -399,9 +399,10 @@ def main(argv: list[str] | None = None) -> int:
         with (args.design / "spans.jsonl").open("w") as out:  # every candidate read, its label and out-of-fold score
             for i, ex in enumerate(examples):
                 for (r_i, cand), y, p in zip(ex.reading.span_index, span_labels[i], oof2[o2 == i]):
+                    sentence = ex.reading.readings[r_i].pool_index
                     out.write(json.dumps({"id": ex.id, "question": ex.gathered.standalone, "answers": ex.answers[:3],
-                                          "reading": r_i, "sentence": ex.gathered.pool[ex.reading.readings[r_i].pool_index].text,
-                                          "evidence": bool(ex.sentence_labels[ex.reading.readings[r_i].pool_index]),
+                                          "reading": r_i, "sentence": ex.gathered.pool[sentence].text,
+                                          "evidence": bool(ex.sentence_labels[sentence]),
                                           "candidate": cand.text, "label": cand.label, "y": int(y),
                                           "probability": round(float(p), 4)}) + "\n")
         np.savez(args.design / "design.npz", X1=X1, y1=y1, o1=o1, X2=X2, y2=y2, o2=o2, X3=X3, y3=y3, fold=fold, synthetic=synthetic,

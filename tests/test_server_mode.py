@@ -84,9 +84,10 @@ def test_ingest_search_reingest_delete(backend_settings, embedder):
     assert store.count_releases() == 4 and store.count_chunks() == first.chunks
 
     lexical = LexicalIndex(store)
-    retriever = HybridRetriever(store=store, embedder=embedder, lexical=lexical, dense=DenseIndex(store), k=8)
+    dense = DenseIndex(store)
+    retriever = HybridRetriever(store=store, embedder=embedder, lexical=lexical, dense=dense, k=8)
     # The dense copy reads the stored vectors back from the server.
-    (best_id, _), *_ = DenseIndex(store).search(embedder.encode_query(TURKMENISTAN), 3)
+    (best_id, _), *_ = dense.search(embedder.encode_query(TURKMENISTAN), 3)
     (best,) = store.get_chunks([best_id])
     assert best.origin == str(SEED)
     assert lexical.search("Parahat Durdyev", 3)[0][0].startswith(best.release_id + "::")
