@@ -250,3 +250,22 @@ def test_an_unanswerable_twin_names_what_its_releases_do_not(reader, embedder):
     assert asked != harbour.gathered.standalone
     assert "Paris" in asked or "Madrid" in asked  # a place no harbour sentence names
     assert twin.gathered.analysis.text == asked and twin.gathered.question_vector.shape == (embedder.dimension,)
+
+
+def test_a_sentence_is_told_apart_by_what_the_question_asks_beyond_its_releases_topic():
+    # A release's title says what all of its sentences are about: a question's terms that the title lacks ("agree",
+    # "reopen") are what pick its answer out of the sentences that repeat the topic's names.
+    from service.reader.sentences import SENTENCE_FEATURES, sentence_features
+
+    text = """The Zorblax trade minister spoke with the mayor of Quellport today.
+The trade minister and the mayor agreed that the ferry link would reopen in May.
+The mayor thanked the minister for the call."""
+    pool = _pool(text)
+    pool[0].release.title = "Call of the Zorblax trade minister with the mayor of Quellport"
+    question = "In the Zorblax trade minister's call with the Quellport mayor, what did they agree would reopen?"
+    rows = sentence_features(analyze(question, parse([question])[0]), pool)
+    detail = rows[:, SENTENCE_FEATURES.index("detail_coverage")]
+    window = rows[:, SENTENCE_FEATURES.index("detail_window_coverage")]
+    assert detail[1] == pytest.approx(1.0)  # both of the question's other terms
+    assert detail[0] == detail[2] == 0.0  # the topic's names and "call", all in the title
+    assert window[0] == window[2] == pytest.approx(1.0)  # beside the answer

@@ -38,6 +38,8 @@ SENTENCE_FEATURES = (
     "names_missing_in_window",  # share of the question's proper nouns absent from the sentence and its neighbours
     "names_missing_in_release",  # … absent from the whole release: it is about something else
     "type_hint",  # the sentence has what the wh-word asks for, cheaply: capitals for who/where, a date for when, a number for how many
+    "detail_coverage",  # idf-weighted share of the question's terms its release's title lacks (what it asks beyond the topic) in the sentence
+    "detail_window_coverage",  # … in the sentence and its two neighbours
 )
 
 _INNER_CAPITAL = re.compile(r"(?<=[\s,;(])[A-Z][a-z]+")
@@ -93,6 +95,9 @@ def sentence_features(question: QuestionAnalysis, pool: list[PoolSentence], idf:
         norm = 1.2 * (0.25 + 0.75 * lengths[i] / avg)
         bm25[i] = sum(idf[t] * 2.2 / (1 + norm) for t in terms if t in s.stems)
     best_bm25 = float(bm25.max()) or 1.0
+    # A release's title says what all its sentences are about; the question's other terms tell its sentences apart.
+    details = {rid: [t for t in terms if t not in stems] for rid, stems in title_stems.items()}
+    detail_total = {rid: sum(idf[t] for t in ts) or 1.0 for rid, ts in details.items()}
     for i, s in enumerate(pool):
         rid = s.release.release_id
         text = s.text
@@ -119,5 +124,7 @@ def sentence_features(question: QuestionAnalysis, pool: list[PoolSentence], idf:
             sum(not name_in(n, s.window_stems) for n in names) / n_names,
             names_missing[rid],
             _type_hint(question.wh, text, capitals),
+            sum(idf[t] for t in details[rid] if t in s.stems) / detail_total[rid],
+            sum(idf[t] for t in details[rid] if t in s.window_stems) / detail_total[rid],
         )
     return rows
