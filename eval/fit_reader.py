@@ -3,8 +3,10 @@
     python -m eval.fit_reader [--squad-train] [--out service/reader/params/reader.json]
 
 Training data: eval/gold/train.yaml over the bundled corpus (indexed in ./data, or --data), and with --squad-train
-the SQuAD 2.0 file's questions outside the fixed 100-question CI sample, over its own paragraphs in a temporary
-index. Every figure printed is out-of-fold: each question is scored by models fitted without it.
+the SQuAD 2.0 file's questions outside the fixed 100-question CI sample and every question of the articles in
+eval/gold/reading/ (or --reading), each file over its own paragraphs in a temporary index. Every figure printed is
+out-of-fold: each question is scored by models fitted without it. --hold-out-source NAME scores one file's
+questions by models fitted on the others alone, as text of a kind never seen is.
 
 Four models, in order, each fitted on the out-of-fold output of the one before:
   sentence: is this pool sentence the evidence?            (every pool sentence, cheap features)
@@ -44,6 +46,8 @@ from eval.squad import PASS_F1  # noqa: E402
 from eval.squad_official import compute_f1, normalize_answer  # noqa: E402
 
 FOLDS = 5
+# SQuAD 2.0-format question sets over other kinds of text, written for fitting (eval/gold/reading/README.md).
+READING_DIR = Path("eval/gold/reading")
 MIN_LABEL_COUNT = 3  # a (wh, label) cell seen fewer times falls back to the label's rate over all questions
 # Half-width of the window over which the abstention threshold's accuracy is averaged (choose_threshold).
 SMOOTHING = 0.05
@@ -112,6 +116,11 @@ def press_examples(runtime, gold_path: Path) -> list[Example]:
     return examples
 
 
+def source_of(example: Example) -> str:
+    """Where a question comes from: "press", or the stem of its SQuAD-format file."""
+    return example.group.split(":")[2] if example.group.startswith("squad:squad:") else "press"
+
+
 def squad_examples(runtime, squad_path: Path, exclude_sample: int) -> list[Example]:
     from eval.squad import fixed_sample, load_squad, squad_releases
     from service.retrieval import Filters
@@ -176,13 +185,23 @@ def unanswerable_twins(examples: list[Example], reader, encode_query, seed: int 
 # ---- fitting ---------------------------------------------------------------------------------------------------
 
 
-def folds_of(examples: list[Example], seed: int = 0) -> list[int]:
+def folds_of(examples: list[Example], seed: int = 0, held_out: str | None = None) -> list[int]:
     """Fold of each example: whole groups per fold, spread by a stable hash (salted by `seed` when not 0, to see how
-    much a figure moves with the split alone)."""
+    much a figure moves with the split alone).
+
+    `held_out` (a source, see source_of) puts that source's questions alone in fold 0 and spreads the rest over the
+    others, so the held-out source is scored by models that never saw its kind of text, as a new user's text is.
+    """
     import hashlib
 
     salt = f"{seed}:" if seed else ""
-    return [int(hashlib.sha256((salt + e.group).encode()).hexdigest(), 16) % FOLDS for e in examples]
+
+    def spread(e: Example, n: int) -> int:
+        return int(hashlib.sha256((salt + e.group).encode()).hexdigest(), 16) % n
+
+    if held_out is None:
+        return [spread(e, FOLDS) for e in examples]
+    return [0 if source_of(e) == held_out else 1 + spread(e, FOLDS - 1) for e in examples]
 
 
 def type_table(examples: list[Example], span_labels: list[np.ndarray]) -> dict[str, dict[str, float]]:
@@ -220,6 +239,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--squad", type=Path, default=Path("eval/external/squad2-dev-computational-complexity.json"))
     parser.add_argument("--squad-train", action="store_true", help="also fit on the SQuAD questions outside the CI sample")
     parser.add_argument("--squad-exclude", type=int, default=100, help="size of the CI sample kept out of training")
+    parser.add_argument("--reading", type=Path, nargs="*", default=None,
+                        help="more SQuAD 2.0-format files (or folders of them) to fit on, every question, each over its own "
+                             "paragraphs (default with --squad-train: eval/gold/reading/)")
+    parser.add_argument("--hold-out-source", default=None,
+                        help="measuring only: score this source (a SQuAD file's stem) by models fitted on the other sources")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--design", type=Path, default=None, help="write the design matrices (npz), sentence pairs, best choices and every candidate read (jsonl) here")
     parser.add_argument("--read-per-release", type=int, default=None,
@@ -255,20 +279,32 @@ def main(argv: list[str] | None = None) -> int:
     cached = pickle.loads(args.pools.read_bytes()) if args.pools and args.pools.exists() else {}
     examples = cached.get("press") or press_examples(runtime, args.gold)
     print(f"press pools: {len(examples)} questions in {time.perf_counter() - started:.0f} s", flush=True)
-    if args.squad_train and cached.get("squad"):
-        examples += cached["squad"]
-    elif args.squad_train:
+    cached.setdefault("press", examples)
+
+    def paragraph_pools(path: Path, exclude: int) -> list[Example]:
+        """The questions of one SQuAD-format file, each over that file's paragraphs alone (a temporary index)."""
         with tempfile.TemporaryDirectory(prefix="pressqa-fit-squad-") as tmp:
             squad_runtime = Runtime(Settings(data=Path(tmp), model_cache=settings.model_cache))
             squad_runtime.__dict__["embedder"] = runtime.embedder
             squad_runtime.__dict__["reader"] = runtime.reader
-            squad = squad_examples(squad_runtime, args.squad, args.squad_exclude)
+            found = squad_examples(squad_runtime, path, exclude)
             del squad_runtime
-        print(f"squad pools: {len(squad)} questions", flush=True)
-        examples += squad
-    if args.pools and not cached:
-        args.pools.write_bytes(pickle.dumps({"press": [e for e in examples if not e.group.startswith("squad:")],
-                                             "squad": [e for e in examples if e.group.startswith("squad:")]}))
+        print(f"{path.name} pools: {len(found)} questions", flush=True)
+        return found
+
+    reading_files: list[Path] = []
+    if args.squad_train:
+        for path in args.reading if args.reading is not None else [READING_DIR]:
+            reading_files += sorted(path.glob("*.json")) if path.is_dir() else [path]
+    cache_changed = False
+    for key, path, exclude in ([("squad", args.squad, args.squad_exclude)] if args.squad_train else []) + [
+            (f"reading:{p.stem}", p, 0) for p in reading_files]:
+        if key not in cached:
+            cached[key] = paragraph_pools(path, exclude)
+            cache_changed = True
+        examples = examples + cached[key]
+    if args.pools and cache_changed:
+        args.pools.write_bytes(pickle.dumps(cached))
     reader = runtime.reader
     for ex in examples:  # pools may come from the cache: the question analysis is always today's
         ex.gathered.analysis = reader.analyze(ex.gathered.standalone, ex.gathered.pool)
@@ -276,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         twins = unanswerable_twins(examples, reader, runtime.embedder.encode_query)
         print(f"unanswerable twins: {len(twins)}", flush=True)
         examples += twins
-    fold = np.array(folds_of(examples, args.fold_seed))
+    fold = np.array(folds_of(examples, args.fold_seed, args.hold_out_source))
     synthetic = np.array([ex.synthetic for ex in examples])
 
     # 1. sentence model
@@ -347,7 +383,9 @@ def main(argv: list[str] | None = None) -> int:
         ex.reading = table_reader.featurize(ex.gathered.analysis, ex.gathered.pool, ex.gathered.question_vector, final_logits[i])
     span_labels = [span_labels_of(ex) for ex in examples]
     real = np.flatnonzero(~synthetic)
-    table = type_table([examples[i] for i in real], [span_labels[i] for i in real])
+    # Held out, a source's labels must not reach the table either.
+    tabled = [i for i in real if source_of(examples[i]) != args.hold_out_source]
+    table = type_table([examples[i] for i in tabled], [span_labels[i] for i in tabled])
     table_reader = Reader(ReaderParams(sentence_model, params.span, params.answerable, table, 0.5, params.meta), reader.encode, **read_options)
     for i, ex in enumerate(examples):
         ex.reading = table_reader.featurize(ex.gathered.analysis, ex.gathered.pool, ex.gathered.question_vector, final_logits[i])
@@ -407,6 +445,7 @@ def main(argv: list[str] | None = None) -> int:
                                           "probability": round(float(p), 4)}) + "\n")
         np.savez(args.design / "design.npz", X1=X1, y1=y1, o1=o1, X2=X2, y2=y2, o2=o2, X3=X3, y3=y3, fold=fold, synthetic=synthetic,
                  answerable=np.array([e.answerable for e in examples]), squad=np.array([e.group.startswith("squad:") for e in examples]),
+                 source=np.array([source_of(e) for e in examples]),
                  f1=np.array([o[1] for o in outcome]), sentence_right=np.array([o[2] for o in outcome]),
                  span_f1=np.concatenate([[best_f1(ex.answers, c.text) if ex.answerable else 0.0 for _, c in ex.reading.span_index] for ex in examples]),
                  span_sentence_ok=np.concatenate([[bool(ex.sentence_labels[ex.reading.readings[r].pool_index]) for r, _ in ex.reading.span_index] for ex in examples]))
@@ -429,6 +468,7 @@ def main(argv: list[str] | None = None) -> int:
         "labels": labels_list,
         "fitted_on": {"gold": str(args.gold), "squad": str(args.squad) if args.squad_train else None,
                       "squad_excluded_sample": args.squad_exclude if args.squad_train else None,
+                      "reading": [str(p) for p in reading_files],
                       "questions": len(real), "unanswerable_twins": int(synthetic.sum())},
         "cross_validation": report,
         "refit": "python -m eval.fit_reader" + (" --squad-train" if args.squad_train else "") + (" --no-twins" if args.no_twins else "")
@@ -523,7 +563,11 @@ def choose_threshold(examples: list[Example], outcome, confidence: np.ndarray) -
     # On a plateau of equal smoothed accuracy, its middle.
     best_t = float(np.median(grid[smoothed >= smoothed.max() - 1e-9]))
     report = {"threshold": round(best_t, 4)}
-    for name, keep in (("press", lambda e: not e.group.startswith("squad:")), ("squad", lambda e: e.group.startswith("squad:"))):
+    sources = sorted({source_of(e) for e in examples} - {"press"})
+    kinds_reported = [("press", lambda e: not e.group.startswith("squad:")), ("squad", lambda e: e.group.startswith("squad:"))]
+    if len(sources) > 1:  # each kind of paragraph text on its own as well
+        kinds_reported += [(f"squad:{name}", lambda e, name=name: source_of(e) == name) for name in sources]
+    for name, keep in kinds_reported:
         idx = [i for i, e in enumerate(examples) if keep(e)]
         if not idx:
             continue

@@ -31,14 +31,7 @@ def test_turkmenistan_is_answered_from_the_seed_sentence(bundled_runtime):
 @pytest.mark.parametrize(
     "question",
     [
-        pytest.param(
-            "who represented turkmenistan?",  # typed as the mission writes it
-            marks=pytest.mark.xfail(strict=True, reason="open (issue 12): truecased, it names Turkmenistan, but over the whole "
-                                    "corpus the question is vague: the reader's best choice is Parahat Durdyev from the "
-                                    "seed (the 4th release retrieved), at a span probability of 0.05 with a phrase of a "
-                                    "Turkmenistan release that names no person close behind, so its confidence (0.25) "
-                                    "falls short of the threshold (0.39) and it abstains"),
-        ),
+        "who represented turkmenistan?",  # typed as the mission writes it
         "Who represented Turkmenistan at the Sixth China\u2013Central Asia Foreign Ministers\u2019 Meeting?",  # en dash, curly apostrophe
     ],
 )

@@ -36,3 +36,19 @@ def test_the_threshold_follows_where_accuracy_is_best():
     pairs = [(v, "unanswerable") for v in np.linspace(0.1, 0.6, 30)] + [(v, "right") for v in np.linspace(0.65, 0.95, 30)]
     threshold, _ = choose_threshold(*questions(pairs))
     assert 0.6 <= threshold <= 0.7
+
+
+def test_a_held_out_source_is_alone_in_its_fold_and_the_rest_never_in_it():
+    from eval.fit_reader import folds_of, source_of
+
+    press = [SimpleNamespace(group=f"corpus/release-{i}.md") for i in range(40)]
+    article = [SimpleNamespace(group=f"squad:squad:rivers:1:{i}") for i in range(20)]
+    other = [SimpleNamespace(group=f"squad:squad:jazz:1:{i}") for i in range(20)]
+    examples = press + article + other
+    assert [source_of(e) for e in (press[0], article[0], other[0])] == ["press", "rivers", "jazz"]
+    mixed = folds_of(examples)
+    assert set(mixed[40:60]) != {0}  # without holding out, a source spreads over the folds
+    held = folds_of(examples, held_out="rivers")
+    assert held[40:60] == [0] * 20
+    assert 0 not in held[:40] + held[60:]
+    assert set(held[:40]) == {1, 2, 3, 4}

@@ -28,11 +28,11 @@ The cooperative's chair, Benedikt Armistead, thanked the pickers.
 Next year's harvest festival will take place in Lowmoor."""
 
 
-def _pool(*texts: str):
+def _pool(*texts: str, published: str | None = "2024-05-01"):
     from core.chunking import split_sentences
 
     releases = [
-        PoolRelease(f"r{i}", text.split("\n")[0][:60], "2024-05-01", None, f"made-up-{i}.txt", text, i, 1.0 / (1 + i))
+        PoolRelease(f"r{i}", text.split("\n")[0][:60], published, None, f"made-up-{i}.txt", text, i, 1.0 / (1 + i))
         for i, text in enumerate(texts)
     ]
     return build_pool(releases, [split_sentences(r.text) for r in releases])
@@ -124,6 +124,21 @@ def test_an_unasked_fact_is_less_certain_than_a_stated_one(reader, embedder):
     stated = _read(reader, embedder, "Who chaired the meeting of the port authorities in Ghent?", HARBOUR, ORCHARD)
     unstated = _read(reader, embedder, "Who chaired the meeting of the port authorities of Hamburg in Kiel?", ORCHARD)
     assert stated.confidence > unstated.confidence
+
+
+def test_answerability_knows_a_dated_release_from_other_text(reader, embedder):
+    from service.reader.answerability import ANSWERABLE_FEATURES
+
+    question = "Who chaired the meeting of the port authorities?"
+    dated_index = ANSWERABLE_FEATURES.index("chosen_release_dated")
+    rows = {}
+    for published in ("2024-05-01", None):
+        reading = reader.read(reader.analyze(question), _pool(HARBOUR, ORCHARD, published=published), embedder.encode_query(question))
+        assert "Ilse Vandermeer" in reading.best.text  # the same choice either way: only how sure it is may differ
+        rows[published] = reading.answerable_row
+    assert rows["2024-05-01"][dated_index] == 1.0 and rows[None][dated_index] == 0.0
+    others = [i for i in range(len(ANSWERABLE_FEATURES)) if i != dated_index]
+    assert np.allclose(rows["2024-05-01"][others], rows[None][others])
 
 
 def test_a_learned_model_ranks_by_its_weights():
