@@ -279,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     cached = pickle.loads(args.pools.read_bytes()) if args.pools and args.pools.exists() else {}
     examples = cached.get("press") or press_examples(runtime, args.gold)
     print(f"press pools: {len(examples)} questions in {time.perf_counter() - started:.0f} s", flush=True)
+    cache_changed = "press" not in cached
     cached.setdefault("press", examples)
 
     def paragraph_pools(path: Path, exclude: int) -> list[Example]:
@@ -296,7 +297,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.squad_train:
         for path in args.reading if args.reading is not None else [READING_DIR]:
             reading_files += sorted(path.glob("*.json")) if path.is_dir() else [path]
-    cache_changed = False
     for key, path, exclude in ([("squad", args.squad, args.squad_exclude)] if args.squad_train else []) + [
             (f"reading:{p.stem}", p, 0) for p in reading_files]:
         if key not in cached:
