@@ -66,7 +66,7 @@ def answerable_features(reading) -> np.ndarray:
     values["best_sentence_logit"] = logits[0] if len(logits) else -10.0
     values["sentence_margin"] = logits[0] - logits[1] if len(logits) > 1 else 0.0
     values["open_question"] = float(reading.question.wh in ("what", "why", "how", "other"))
-    if reading.pool:
+    if reading.pool:  # with no choice, the best-retrieved release says which kind of text was asked about
         values["chosen_release_dated"] = float(bool(reading.pool[0].release.published))
     if not reading.choices:
         values["chosen_sentence_logit"] = -10.0
@@ -77,6 +77,7 @@ def answerable_features(reading) -> np.ndarray:
     span_row = reading.span_rows[j]
     chosen_reading = reading.readings[reading.span_index[j][0]]
     sentence_row = reading.sentence_rows[chosen_reading.pool_index]
+    chosen_release = reading.pool[chosen_reading.pool_index].release
     values.update(
         best_span_probability=best.probability,
         runner_up_probability=next(
@@ -92,11 +93,11 @@ def answerable_features(reading) -> np.ndarray:
         chosen_in_question_share=span_row[SPAN_FEATURES.index("in_question_share")],
         chosen_names_missing_in_window=sentence_row[_NAMES_WINDOW],
         chosen_names_missing_in_release=sentence_row[_NAMES_RELEASE],
-        chosen_release_lacks_a_name=float(lacks_a_name(reading.question.names, [reading.pool[chosen_reading.pool_index].release])),
+        chosen_release_lacks_a_name=float(lacks_a_name(reading.question.names, [chosen_release])),
         pool_lacks_a_name=float(lacks_a_name(reading.question.names, {id(s.release): s.release for s in reading.pool}.values())),
         chosen_word_match=chosen_reading.word_match,
         chosen_weakest_word=chosen_reading.weakest_word,
-        chosen_release_dated=float(bool(reading.pool[chosen_reading.pool_index].release.published)),
+        chosen_release_dated=float(bool(chosen_release.published)),
     )
     values["chosen_negation_mismatch"], values["chosen_graded_missing"] = contrast_features(reading.question.contrasts, chosen_reading.doc)
     return np.array([values[f] for f in ANSWERABLE_FEATURES], dtype=np.float32)
