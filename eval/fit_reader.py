@@ -1,5 +1,6 @@
 """Fit the reader's models on the training questions, with grouped cross-validation; write service/reader/params.
 
+    python -m eval.fit_pointer --folds 3 --fold-dir artifacts/pointer-folds --no-write   # once, ~25 min
     python -m eval.fit_reader [--squad-train] [--out service/reader/params/reader.json]
 
 Training data: eval/gold/train.yaml over the bundled corpus (indexed in ./data, or --data), and with --squad-train
@@ -21,6 +22,10 @@ LambdaRank model and a logistic regression over the candidates (model.StackedSpa
 candidates of the evidence sentences, its first candidate is right 0.611 of the time on press questions and 0.417 on
 SQuAD, against 0.539 and 0.371 for the regression alone; the ranker alone orders about as well (0.632, 0.424) but its
 scores do not compare across questions, which answerability needs. Answerability is a logistic regression.
+The span model also reads the pointer model's scores of each candidate (service/reader/pointer.py); a question's
+come from the pointer fold model fitted without its release or paragraph (--pointer-folds), as every other score
+the next model is fitted on is out of fold. The shipped pointer model (eval.fit_pointer without --folds) is fitted
+on all of them.
 Answerability also fits on unanswerable twins of the answerable questions (unanswerable_twins; --no-twins leaves
 them out); the threshold and every figure printed come from the real questions only.
 """
@@ -48,6 +53,8 @@ from eval.squad_official import compute_f1, normalize_answer  # noqa: E402
 FOLDS = 5
 # SQuAD 2.0-format question sets over other kinds of text, written for fitting (eval/gold/reading/README.md).
 READING_DIR = Path("eval/gold/reading")
+SQUAD_PATH = Path("eval/external/squad2-dev-computational-complexity.json")
+SQUAD_EXCLUDE = 100  # the CI sample of the SQuAD article (eval/thresholds-squad.yaml), never fitted on
 MIN_LABEL_COUNT = 3  # a (wh, label) cell seen fewer times falls back to the label's rate over all questions
 # Half-width of the window over which the abstention threshold's accuracy is averaged (choose_threshold).
 SMOOTHING = 0.05
@@ -236,9 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gold", type=Path, default=Path("eval/gold/train.yaml"))
     parser.add_argument("--data", type=Path, default=None, help="data dir holding the bundled corpus index")
-    parser.add_argument("--squad", type=Path, default=Path("eval/external/squad2-dev-computational-complexity.json"))
+    parser.add_argument("--squad", type=Path, default=SQUAD_PATH)
     parser.add_argument("--squad-train", action="store_true", help="also fit on the SQuAD questions outside the CI sample")
-    parser.add_argument("--squad-exclude", type=int, default=100, help="size of the CI sample kept out of training")
+    parser.add_argument("--pointer-folds", type=Path, default=Path("artifacts/pointer-folds"),
+                        help="fold models from `python -m eval.fit_pointer --folds 3 --fold-dir DIR`: each question's "
+                             "pointer features come from the one fitted without its release or paragraph")
+    parser.add_argument("--squad-exclude", type=int, default=SQUAD_EXCLUDE, help="size of the CI sample kept out of training")
     parser.add_argument("--reading", type=Path, nargs="*", default=None,
                         help="more SQuAD 2.0-format files (or folders of them) to fit on, every question, each over its own "
                              "paragraphs (default with --squad-train: eval/gold/reading/)")
@@ -273,7 +283,12 @@ def main(argv: list[str] | None = None) -> int:
                           {"labels": labels_list})
     settings = Settings(**({"data": args.data} if args.data else {}))
     runtime = Runtime(settings)
-    runtime.__dict__["reader"] = Reader(params, runtime.embedder.encode, encode_tokens=runtime.embedder.encode_tokens)
+    if not (args.pointer_folds / "folds.json").is_file():
+        raise SystemExit(f"no pointer fold models in {args.pointer_folds}: run `python -m eval.fit_pointer --folds 3 "
+                         f"--fold-dir {args.pointer_folds}` first (about 25 minutes on 2 cores)")
+    pointers = FoldPointers(args.pointer_folds, args.hold_out_source)
+    runtime.__dict__["reader"] = Reader(params, runtime.embedder.encode, encode_tokens=runtime.embedder.encode_tokens,
+                                        pointer=pointers)
     import pickle
 
     cached = pickle.loads(args.pools.read_bytes()) if args.pools and args.pools.exists() else {}
@@ -347,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # 1b. the re-ranker, on the shortlist the out-of-fold sentence scores pick, with MiniLM's features as well.
     # Each pass reads the same sentences: parse and encode each once.
-    read_options = {"parse": cached_parse(), "encode_tokens": cached_encode_tokens(reader.encode_tokens)}
+    read_options = {"parse": cached_parse(), "encode_tokens": cached_encode_tokens(reader.encode_tokens), "pointer": pointers}
     if args.read_per_release is not None:
         read_options["read_per_release"] = args.read_per_release
     short_reader = Reader(ReaderParams(sentence_model, params.span, params.answerable, {}, 0.5, params.meta), reader.encode, **read_options)
@@ -380,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     # 2. span model, on the sentences the out-of-fold re-ranked scores pick
     table_reader = Reader(ReaderParams(sentence_model, params.span, params.answerable, {}, 0.5, params.meta), reader.encode, **read_options)
     for i, ex in enumerate(examples):
+        pointers.group = ex.group
         ex.reading = table_reader.featurize(ex.gathered.analysis, ex.gathered.pool, ex.gathered.question_vector, final_logits[i])
     span_labels = [span_labels_of(ex) for ex in examples]
     real = np.flatnonzero(~synthetic)
@@ -388,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     table = type_table([examples[i] for i in tabled], [span_labels[i] for i in tabled])
     table_reader = Reader(ReaderParams(sentence_model, params.span, params.answerable, table, 0.5, params.meta), reader.encode, **read_options)
     for i, ex in enumerate(examples):
+        pointers.group = ex.group
         ex.reading = table_reader.featurize(ex.gathered.analysis, ex.gathered.pool, ex.gathered.question_vector, final_logits[i])
     X2 = np.concatenate([ex.reading.span_rows for ex in examples])
     y2 = np.concatenate(span_labels)
@@ -410,7 +427,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # 3. answerability, on the out-of-fold span scores
     rows3, y3 = [], []
-    decider = Reader(ReaderParams(sentence_model, span_model, params.answerable, table, 0.5, params.meta), reader.encode, encode_tokens=reader.encode_tokens)
+    decider = Reader(ReaderParams(sentence_model, span_model, params.answerable, table, 0.5, params.meta), reader.encode,
+                     encode_tokens=reader.encode_tokens, pointer=pointers)
     outcome = []
     for i, ex in enumerate(examples):
         reading = ex.reading
@@ -469,14 +487,41 @@ def main(argv: list[str] | None = None) -> int:
         "fitted_on": {"gold": str(args.gold), "squad": str(args.squad) if args.squad_train else None,
                       "squad_excluded_sample": args.squad_exclude if args.squad_train else None,
                       "reading": [str(p) for p in reading_files],
-                      "questions": len(real), "unanswerable_twins": int(synthetic.sum())},
+                      "questions": len(real), "unanswerable_twins": int(synthetic.sum()),
+                      "pointer_folds": json.loads((args.pointer_folds / "folds.json").read_text(encoding="utf-8"))},
         "cross_validation": report,
-        "refit": "python -m eval.fit_reader" + (" --squad-train" if args.squad_train else "") + (" --no-twins" if args.no_twins else "")
+        "refit": f"python -m eval.fit_pointer --folds {pointers.folds} --fold-dir {args.pointer_folds} --no-write && "
+                 "python -m eval.fit_pointer && python -m eval.fit_reader" + (" --squad-train" if args.squad_train else "") + (" --no-twins" if args.no_twins else "")
         + (f" --read-per-release {args.read_per_release}" if args.read_per_release is not None else ""),
     }, rerank_model)
     final.save(args.out or PARAMS_DIR / "reader.json")
     print(f"wrote {args.out or PARAMS_DIR / 'reader.json'} in {time.perf_counter() - started:.0f} s")
     return 0
+
+
+class FoldPointers:
+    """The pointer model's fold fits (eval.fit_pointer --folds): a question is scored by the one fitted without its
+    group, so its pointer features are out of fold as the span model's others are. Set `group` before featurizing."""
+
+    def __init__(self, folder: Path, held_out: str | None) -> None:
+        from eval.fit_pointer import load_pointer
+
+        meta = json.loads((folder / "folds.json").read_text(encoding="utf-8"))
+        if meta.get("held_out") != held_out:
+            raise SystemExit(f"{folder} was fitted holding out {meta.get('held_out')!r}, this fit holds out {held_out!r}")
+        self.folds = int(meta["folds"])
+        self.models = [load_pointer(folder / f"fold-{f}.onnx") for f in range(self.folds)]
+        self.group: str | None = None
+        self._seen: dict[tuple[int, str, str], object] = {}
+
+    def score(self, question: str, texts: list[str]):
+        from eval.fit_pointer import pointer_fold
+
+        f = pointer_fold(self.group, self.folds)
+        missing = [t for t in dict.fromkeys(texts) if (f, question, t) not in self._seen]
+        if missing:
+            self._seen.update(((f, question, t), s) for t, s in zip(missing, self.models[f].score(question, missing)))
+        return [self._seen[(f, question, t)] for t in texts]
 
 
 def cached_parse():

@@ -62,8 +62,11 @@ class Runtime:
     def reader(self):
         from service.reader import Reader
         from service.reader.model import ReaderParams
+        from service.reader.pointer import load_pointer
 
-        return Reader(ReaderParams.load(self.settings.reader_params), self.embedder.encode, encode_tokens=self.embedder.encode_tokens)
+        params = ReaderParams.load(self.settings.reader_params)
+        pointer = load_pointer(self.settings.reader_params, self.settings.embedding_model) if "pointer_margin" in params.span.features else None
+        return Reader(params, self.embedder.encode, encode_tokens=self.embedder.encode_tokens, pointer=pointer)
 
     @cached_property
     def chooser(self):

@@ -9,6 +9,7 @@ from service.reader import RERANK_FEATURES, SHORTLIST, Reader, spread
 from service.reader.dense import DENSE_FEATURES, dense_features, match_summary, question_word_vectors
 from service.reader.lexicon import fold
 from service.reader.model import ReaderParams, fit_ranker
+from service.reader.pointer import load_pointer
 
 
 def _states(vectors: list[list[float]]):
@@ -82,7 +83,7 @@ def test_the_reranker_orders_the_shortlist_and_the_reading_reuses_its_encoding(e
         calls.append(list(texts))
         return embedder.encode_tokens(texts)
 
-    reader = Reader(loaded, embedder.encode, encode_tokens=counting_encode_tokens)
+    reader = Reader(loaded, embedder.encode, encode_tokens=counting_encode_tokens, pointer=load_pointer())
     question = "Which tonnage of fruit did the growers harvest?"
     pool = _pool(HARBOUR, ORCHARD)
     vector = embedder.encode_query(question)

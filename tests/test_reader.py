@@ -14,6 +14,7 @@ from service.reader.candidates import candidates
 from service.reader.lexicon import fold
 from service.reader.model import LinearModel, ReaderParams
 from service.reader.nlp import check_meta, load_nlp, parse, NlpModelMissing
+from service.reader.pointer import load_pointer
 from service.reader.pool import PoolRelease, build_pool
 
 HARBOUR = """The port authorities of Rotterdam and Antwerp met in Ghent on Tuesday to coordinate their response to oil spills.
@@ -40,7 +41,7 @@ def _pool(*texts: str, published: str | None = "2024-05-01"):
 
 @pytest.fixture(scope="module")
 def reader(embedder):
-    return Reader(ReaderParams.load(), embedder.encode, encode_tokens=embedder.encode_tokens)
+    return Reader(ReaderParams.load(), embedder.encode, encode_tokens=embedder.encode_tokens, pointer=load_pointer())
 
 
 def _read(reader, embedder, question: str, *texts: str):
@@ -199,7 +200,8 @@ def test_every_release_gets_its_best_sentences_read(reader, embedder):
     question = "who represented rotterdam?"
     analysis = reader.analyze(question)
     pool = _pool(ORCHARD, ORCHARD.replace("Quellport", "Westmoor"), HARBOUR)
-    narrow = Reader(reader.params, embedder.encode, read_sentences=1, read_per_release=1, encode_tokens=embedder.encode_tokens)
+    narrow = Reader(reader.params, embedder.encode, read_sentences=1, read_per_release=1, encode_tokens=embedder.encode_tokens,
+                    pointer=reader.pointer)
     reading = narrow.featurize(analysis, pool, embedder.encode_query(question))
     read_releases = {pool[r.pool_index].release.release_id for r in reading.readings}
     assert read_releases == {"r0", "r1", "r2"}

@@ -114,6 +114,7 @@ class Reader:
         read_sentences: int = READ_SENTENCES,
         read_per_release: int = READ_PER_RELEASE,
         parse=parse,
+        pointer=None,
     ) -> None:
         self.params = params
         self.encode = encode  # texts -> unit vectors (the MiniLM embedder)
@@ -121,6 +122,10 @@ class Reader:
         # model was fitted on each candidate's neighbourhood, and a stand-in would shift its scores unseen.
         self.encode_tokens = encode_tokens
         self.parse = parse  # texts -> spaCy docs (service.reader.nlp.parse; the fit passes one that remembers)
+        # service.reader.pointer.Pointer (or anything with its score()): required when the span model reads its features.
+        self.pointer = pointer
+        if pointer is None and "pointer_margin" in self.params.span.features:
+            raise ValueError("these reader parameters need the pointer model (service/reader/params/pointer-int8.onnx)")
         self.read_sentences = read_sentences
         self.read_per_release = read_per_release
         self._label_vectors: dict[str, np.ndarray] | None = None
@@ -162,6 +167,7 @@ class Reader:
             encoded.update((i, (v, t)) for i, v, t in zip(missing, vectors, token_states))
         texts = [fold(pool[i].text) for i in order]
         docs = self.parse(texts) if texts else []
+        pointed = self.pointer.score(question.folded, texts) if self.pointer is not None and texts else [None] * len(texts)
         readings = []
         for rank, (i, doc) in enumerate(zip(order, docs)):
             vector, token_states = encoded[i]
@@ -169,7 +175,7 @@ class Reader:
             cands = candidates(doc)
             context = context_similarities(doc, cands, token_states, question_vector, d)
             readings.append(SentenceReading(int(i), float(logits[i]), d, rank, doc, cands, context,
-                                            *match_summary(words, token_states)))
+                                            *match_summary(words, token_states), pointer=pointed[rank]))
         span_rows, span_index = span_features(
             question, readings, self.params.type_table, self._focus_similarity(question), idf
         )

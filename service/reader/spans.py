@@ -10,6 +10,7 @@ import numpy as np
 from service.reader.analysis import QuestionAnalysis
 from service.reader.candidates import Candidate
 from service.reader.lexicon import content_stems, fold, stem
+from service.reader.pointer import PointerScores
 
 SPAN_FEATURES = (
     "sentence_logit",  # the sentence model's score of the candidate's sentence
@@ -39,6 +40,8 @@ SPAN_FEATURES = (
     "question_word_adjacent",  # a question word stands right before or after the candidate
     "head_is_focus",  # the candidate's head noun is the noun the question asks about
     "context_dense",  # MiniLM cosine of the question and the candidate's neighbours (its contextual token vectors)
+    "pointer_margin",  # the pointer model's score of exactly this span, less its best span in the sentence (<= 0)
+    "pointer_over_null",  # … less its "the answer is not in this sentence"
 )
 
 # Tokens each side of a candidate that make its neighbourhood for context_dense.
@@ -60,6 +63,7 @@ class SentenceReading:
     context_dense: list[float]  # per candidate: MiniLM cosine of the question and the candidate's neighbourhood
     word_match: float = 0.0  # service.reader.dense: the question words' mean best match in the sentence
     weakest_word: float = 0.0  # … and the least matched one's
+    pointer: PointerScores | None = None  # service.reader.pointer: where the pointer model points in it
 
 
 def context_similarities(doc, cands: list[Candidate], token_states, question_vector: np.ndarray, fallback: float) -> list[float]:
@@ -82,6 +86,14 @@ def context_similarities(doc, cands: list[Candidate], token_states, question_vec
         v = hidden[inside].mean(axis=0)
         out.append(float(v @ question_vector / max(float(np.linalg.norm(v)), 1e-12)))
     return out
+
+
+def pointer_features(pointer: PointerScores | None, cand: Candidate) -> tuple[float, float]:
+    """pointer_margin and pointer_over_null; a reader without the pointer model reads both as 0 (no preference)."""
+    if pointer is None:
+        return 0.0, 0.0
+    score = pointer.span(cand.start, cand.end)
+    return score - pointer.best, score - pointer.null
 
 
 def _root_paths(doc) -> list[list[int]]:
@@ -133,6 +145,7 @@ def span_features(
         for c in reading.candidates:
             label_counts[c.label] = label_counts.get(c.label, 0) + 1
         n_tokens = max(1, len(doc))
+        pointer = reading.pointer
         for cand, cand_context_dense in zip(reading.candidates, reading.context_dense):
             inside = range(cand.token_start, cand.token_end)
             cand_stems = [stems[i] for i in inside if not doc[i].is_punct and not doc[i].is_stop]
@@ -183,6 +196,7 @@ def span_features(
                     float(adjacent),
                     float(focus is not None and stems[cand.root] == focus),
                     cand_context_dense,
+                    *pointer_features(pointer, cand),
                 )
             )
             index.append((r_i, cand))
