@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import shutil
+import tempfile
 import threading
 import warnings
 from pathlib import Path
@@ -43,8 +44,6 @@ def ensure_int8_model(transformer, model_path: Path, cache_dir: Path, hidden_siz
     if target.is_file():
         return target
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.transformers import optimizer
 
     target.parent.mkdir(parents=True, exist_ok=True)
     # A killed export leaves only a hidden tmp folder, never a half-written model file.
@@ -64,39 +63,67 @@ def ensure_int8_model(transformer, model_path: Path, cache_dir: Path, hidden_siz
                     input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
                 ).last_hidden_state
 
-        attn = transformer.config._attn_implementation
-        transformer.config._attn_implementation = "eager"  # the ONNX attention fusion recognises the eager graph
+        # The tracer warns about data-dependent branches and index ops in its output on the console; the exported
+        # encoder is checked against fp32 on real sentences before it is used (MIN_INT8_COSINE), which is the check.
+        export_bert_int8(
+            LastHiddenState(transformer), transformer.config, tmp / INT8_FILE,
+            {"last_hidden_state": {0: "batch", 1: "tokens"}}, heads=heads, hidden_size=hidden_size,
+        )
+        os.replace(tmp / INT8_FILE, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def export_bert_int8(
+    module, config, target: Path, outputs: dict[str, dict[int, str]], heads: int | None = None,
+    hidden_size: int | None = None, sample_batch: int = 2,
+) -> Path:
+    """Export `module` (a BERT with a head: forward(input_ids, attention_mask, token_type_ids) -> outputs) to `target`
+    as int8 ONNX: the fused BERT graph, weights quantized per output channel with dynamic int8 activations.
+
+    One recipe for every MiniLM pressqa runs (the encoder here, the pointer model, the cross-encoder experiment), so
+    that what was measured on one holds for the others. `outputs` names each output with its dynamic axes.
+    """
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers import optimizer
+
+    tmp = Path(tempfile.mkdtemp(prefix="pressqa-onnx-"))
+    try:
+        attn = config._attn_implementation
+        config._attn_implementation = "eager"  # the ONNX attention fusion recognises the eager graph
         try:
-            sample = torch.ones((2, 8), dtype=torch.long)
-            # The tracer warns about data-dependent branches and index ops in its output on the console; the exported
-            # encoder is checked against fp32 on real sentences before it is used (MIN_INT8_COSINE), which is the check.
+            sample = torch.ones((sample_batch, 8), dtype=torch.long)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 torch.onnx.export(
-                    LastHiddenState(transformer).eval(),
+                    module.eval(),
                     (sample, sample, torch.zeros_like(sample)),
                     str(tmp / "fp32.onnx"),
                     input_names=list(INPUTS),
-                    output_names=["last_hidden_state"],
-                    dynamic_axes={name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "last_hidden_state")},
+                    output_names=list(outputs),
+                    dynamic_axes={**{name: {0: "batch", 1: "tokens"} for name in INPUTS}, **outputs},
                     opset_version=17,
                     dynamo=False,
                 )
         finally:
-            transformer.config._attn_implementation = attn
+            config._attn_implementation = attn
         fused = optimizer.optimize_model(
-            str(tmp / "fp32.onnx"), model_type="bert", num_heads=heads, hidden_size=hidden_size, opt_level=1
+            str(tmp / "fp32.onnx"), model_type="bert", num_heads=heads or config.num_attention_heads,
+            hidden_size=hidden_size or config.hidden_size, opt_level=1,
         )
         fused.save_model_to_file(str(tmp / "fused.onnx"))
         quantize_dynamic(
             str(tmp / "fused.onnx"),
-            str(tmp / INT8_FILE),
+            str(tmp / "int8.onnx"),
             weight_type=QuantType.QInt8,
             per_channel=True,
             # Fused ops (Attention, SkipLayerNormalization) are outside ONNX shape inference: their outputs are float.
             extra_options={"DefaultTensorType": 1},
         )
-        os.replace(tmp / INT8_FILE, target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(tmp / "int8.onnx"), target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target

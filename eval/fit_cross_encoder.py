@@ -51,7 +51,6 @@ PAIRS = ROOT / "artifacts/design/sentence_pairs.jsonl"
 WORK = ROOT / "artifacts/cross_encoder"
 EXPORT = ROOT / "service/reader/params/cross_encoder"
 FOLDS = 5
-INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 # ---------------------------------------------------------------------------------------------------------- data
@@ -291,16 +290,13 @@ def report(by_q, oof: dict[int, dict[str, list[float]]], top: int) -> dict:
 
 
 def export_onnx(ce, target: Path, max_length: int) -> None:
-    """Per-channel dynamic int8 of the fused BERT graph, as core/onnx_minilm.py does for the bi-encoder."""
+    """The fine-tuned model as int8 ONNX by the bi-encoder's recipe (core.onnx_minilm.export_bert_int8), with its
+    tokenizer set to truncate as training did."""
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.transformers import optimizer
+
+    from core.onnx_minilm import export_bert_int8
 
     model = ce.model.eval()
-    cfg = model.config
-    tmp = WORK / "onnx-tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
 
     class Logits(torch.nn.Module):
         def __init__(self, inner) -> None:
@@ -312,27 +308,10 @@ def export_onnx(ce, target: Path, max_length: int) -> None:
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).logits
 
-    attn = cfg._attn_implementation
-    cfg._attn_implementation = "eager"  # the ONNX attention fusion recognises the eager graph
-    try:
-        sample = torch.ones((2, 8), dtype=torch.long)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                Logits(model), (sample, sample, torch.zeros_like(sample)), str(tmp / "fp32.onnx"),
-                input_names=list(INPUTS), output_names=["logits"],
-                dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in INPUTS}, "logits": {0: "batch"}},
-                opset_version=17, dynamo=False,
-            )
-    finally:
-        cfg._attn_implementation = attn
-    fused = optimizer.optimize_model(str(tmp / "fp32.onnx"), model_type="bert", num_heads=cfg.num_attention_heads,
-                                     hidden_size=cfg.hidden_size, opt_level=1)
-    fused.save_model_to_file(str(tmp / "fused.onnx"))
-    quantize_dynamic(str(tmp / "fused.onnx"), str(tmp / "model.onnx"), weight_type=QuantType.QInt8, per_channel=True,
-                     extra_options={"DefaultTensorType": 1})
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copy(tmp / "model.onnx", target / "model.onnx")
+    export_bert_int8(Logits(model), model.config, target / "model.onnx", {"logits": {0: "batch"}})
+    tmp = WORK / "onnx-tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
     ce.tokenizer.save_pretrained(str(tmp / "tok"))
     tok = json.loads((tmp / "tok" / "tokenizer.json").read_text())
     tok["truncation"] = {"direction": "Right", "max_length": max_length, "strategy": "LongestFirst", "stride": 0}

@@ -19,10 +19,7 @@ import hashlib
 import json
 import random
 import re
-import shutil
-import tempfile
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +27,7 @@ import numpy as np
 
 from eval.fit_reader import READING_DIR, SQUAD_EXCLUDE, SQUAD_PATH, sentence_is_evidence
 from service.reader.lexicon import fold
-from service.reader.pointer import MAX_TOKENS, POINTER_FILE
+from service.reader.pointer import MAX_TOKENS, POINTER_FILE, load_pointer_file
 
 PARAMS_DIR = Path("service/reader/params")
 # The pointer learns from more paragraph text than the reader's feature models: a network of 22 M weights gains from
@@ -238,52 +235,16 @@ def train(data, epochs: float = EPOCHS, learning_rate: float = LEARNING_RATE, ba
 
 
 def export_int8(network, target: Path) -> Path:
-    """The network as an int8 ONNX file (fused BERT graph, weights quantized per output channel, as the encoder)."""
-    import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.transformers import optimizer
+    """The network as an int8 ONNX file, by the recipe of the encoder (core.onnx_minilm.export_bert_int8)."""
+    from core.onnx_minilm import export_bert_int8
 
-    config = network.encoder.config
-    tmp = Path(tempfile.mkdtemp(prefix="pressqa-pointer-"))
-    try:
-        attn = config._attn_implementation
-        config._attn_implementation = "eager"  # the ONNX attention fusion recognises the eager graph
-        try:
-            sample = torch.ones((1, 8), dtype=torch.long)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                torch.onnx.export(
-                    network.eval(), (sample, sample, torch.zeros_like(sample)), str(tmp / "fp32.onnx"),
-                    input_names=["input_ids", "attention_mask", "token_type_ids"],
-                    output_names=["start_logits", "end_logits"],
-                    dynamic_axes={n: {0: "batch", 1: "tokens"} for n in
-                                  ("input_ids", "attention_mask", "token_type_ids", "start_logits", "end_logits")},
-                    opset_version=17, dynamo=False,
-                )
-        finally:
-            config._attn_implementation = attn
-        fused = optimizer.optimize_model(str(tmp / "fp32.onnx"), model_type="bert", num_heads=config.num_attention_heads,
-                                         hidden_size=config.hidden_size, opt_level=1)
-        fused.save_model_to_file(str(tmp / "fused.onnx"))
-        quantize_dynamic(str(tmp / "fused.onnx"), str(tmp / "int8.onnx"), weight_type=QuantType.QInt8, per_channel=True,
-                         extra_options={"DefaultTensorType": 1})
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(tmp / "int8.onnx"), target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
-
-
-def load_pointer(path: Path):
-    """A fitted pointer file (a fold's or the final one)."""
-    from service.reader.pointer import Pointer
-
-    return Pointer(path, (_model_path() / "tokenizer.json").read_text(encoding="utf-8"), threads=2)
+    # One sentence per run at inference (service.reader.pointer), so it is traced with one.
+    return export_bert_int8(network, network.encoder.config, target,
+                            {name: {0: "batch", 1: "tokens"} for name in ("start_logits", "end_logits")}, sample_batch=1)
 
 
 def evaluate(pointer, items: list[PointerItem]) -> dict:
-    """On answerable items: F1 of the best span of the answer's sentence; on all: AUC of best-over-null for "this
-    release/paragraph answers it" (the answer sentence against the unanswerable questions' closest sentences)."""
+    """On answerable items: F1 of the best span of the answer's sentence against the gold answer."""
     from eval.squad_official import compute_f1
     from service.reader.pointer import best_span
 
@@ -340,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         if not held:
             report = {}
             for f in range(args.folds):
-                pointer = load_pointer(args.fold_dir / f"fold-{f}.onnx")
+                pointer = load_pointer_file(args.fold_dir / f"fold-{f}.onnx")
                 for item in fit_on:
                     if pointer_fold(item.group, args.folds) == f:
                         report.setdefault(item.source, []).append((pointer, item))
@@ -355,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
             fit(fit_on, model, f"without {args.hold_out_source}")
         else:
             model = args.fold_dir / "fold-0.onnx"
-        print(f"held out, {args.hold_out_source}: {evaluate(load_pointer(model), held)}", flush=True)
+        print(f"held out, {args.hold_out_source}: {evaluate(load_pointer_file(model), held)}", flush=True)
     elif not args.no_write:
         fit(fit_on, args.out, "final")
         print(f"wrote {args.out}", flush=True)

@@ -504,13 +504,13 @@ class FoldPointers:
     group, so its pointer features are out of fold as the span model's others are. Set `group` before featurizing."""
 
     def __init__(self, folder: Path, held_out: str | None) -> None:
-        from eval.fit_pointer import load_pointer
+        from service.reader.pointer import load_pointer_file
 
         meta = json.loads((folder / "folds.json").read_text(encoding="utf-8"))
         if meta.get("held_out") != held_out:
             raise SystemExit(f"{folder} was fitted holding out {meta.get('held_out')!r}, this fit holds out {held_out!r}")
         self.folds = int(meta["folds"])
-        self.models = [load_pointer(folder / f"fold-{f}.onnx") for f in range(self.folds)]
+        self.models = [load_pointer_file(folder / f"fold-{f}.onnx") for f in range(self.folds)]
         self.group: str | None = None
         self._seen: dict[tuple[int, str, str], object] = {}
 

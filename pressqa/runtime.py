@@ -65,7 +65,7 @@ class Runtime:
         from service.reader.pointer import load_pointer
 
         params = ReaderParams.load(self.settings.reader_params)
-        pointer = load_pointer(self.settings.reader_params, self.settings.embedding_model) if "pointer_margin" in params.span.features else None
+        pointer = load_pointer(self.settings.reader_params, self.settings.embedding_model) if params.needs_pointer else None
         return Reader(params, self.embedder.encode, encode_tokens=self.embedder.encode_tokens, pointer=pointer)
 
     @cached_property

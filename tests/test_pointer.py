@@ -87,3 +87,25 @@ def test_a_group_keeps_its_pointer_fold_and_groups_spread_over_the_folds():
     assert pointer_fold("squad:squad:jazz:1:3", 3) == pointer_fold("squad:squad:jazz:1:3", 3)
     counts = np.bincount([pointer_fold(f"release-{k}", 3) for k in range(300)], minlength=3)
     assert counts.min() >= 70
+
+
+def test_a_pointer_network_exports_to_int8_onnx_that_points_like_torch(tmp_path):
+    """eval.fit_pointer's export (the encoder's recipe, core.onnx_minilm.export_bert_int8) keeps the network's scores."""
+    import torch
+
+    from eval.fit_pointer import PointerNetwork, _tokenizer, export_int8
+    from service.reader.pointer import load_pointer_file
+
+    torch.manual_seed(0)
+    network = PointerNetwork.build().eval()
+    pointer = load_pointer_file(export_int8(network, tmp_path / "pointer.onnx"))
+    question = "who chaired the meeting?"
+    sentence = "The meeting was chaired by Harbour Master Ilse Vandermeer of Antwerp."
+    scored = pointer.score(question, [sentence])[0]
+    encoding = _tokenizer()(question, sentence, return_tensors="pt")
+    with torch.no_grad():
+        start, end = network(encoding["input_ids"], encoding["attention_mask"], encoding["token_type_ids"])
+    context = [k for k, s in enumerate(encoding.sequence_ids(0)) if s == 1]
+    assert len(scored.start) == len(context)
+    for onnx, reference in ((scored.start, start[0, context]), (scored.end, end[0, context])):
+        assert np.corrcoef(onnx, reference.numpy())[0, 1] > 0.95

@@ -124,7 +124,7 @@ class Reader:
         self.parse = parse  # texts -> spaCy docs (service.reader.nlp.parse; the fit passes one that remembers)
         # service.reader.pointer.Pointer (or anything with its score()): required when the span model reads its features.
         self.pointer = pointer
-        if pointer is None and "pointer_margin" in self.params.span.features:
+        if pointer is None and self.params.needs_pointer:
             raise ValueError("these reader parameters need the pointer model (service/reader/params/pointer-int8.onnx)")
         self.read_sentences = read_sentences
         self.read_per_release = read_per_release

@@ -188,6 +188,11 @@ class ReaderParams:
     # parameters fitted before it, which then read the sentence model's order
     rerank: RankerModel | None = None
 
+    @property
+    def needs_pointer(self) -> bool:
+        """The span model reads the pointer model's scores (service/reader/pointer.py): a reader must load it."""
+        return "pointer_margin" in self.span.features
+
     @classmethod
     def load(cls, path: Path | None = None) -> "ReaderParams":
         path = path or PARAMS_DIR / "reader.json"

@@ -99,10 +99,16 @@ def scores_of(sequence_ids, offsets, start: np.ndarray, end: np.ndarray) -> Poin
 
 
 def load_pointer(params_path: Path | str | None = None, model_path: Path | str | None = None, threads: int = 2) -> Pointer:
-    """The pointer model beside the reader's parameters (reader.json), with the embedding model's tokenizer."""
-    from core.embeddings import default_model_path
+    """The pointer model beside the reader's parameters (reader.json)."""
     from service.reader.model import PARAMS_DIR
 
     folder = Path(params_path).parent if params_path else PARAMS_DIR
+    return load_pointer_file(folder / POINTER_FILE, model_path, threads)
+
+
+def load_pointer_file(onnx_path: Path | str, model_path: Path | str | None = None, threads: int = 2) -> Pointer:
+    """A pointer model file (the shipped one, or a fold's of eval.fit_pointer) with the embedding model's tokenizer."""
+    from core.embeddings import default_model_path
+
     tokenizer = (Path(model_path) if model_path else default_model_path()) / "tokenizer.json"
-    return Pointer(folder / POINTER_FILE, tokenizer.read_text(encoding="utf-8"), threads)
+    return Pointer(onnx_path, tokenizer.read_text(encoding="utf-8"), threads)
