@@ -43,36 +43,29 @@ def ensure_int8_model(transformer, model_path: Path, cache_dir: Path, hidden_siz
     target = cache_dir / CACHE_DIRNAME / _weights_key(model_path) / INT8_FILE
     if target.is_file():
         return target
+    log.info("exporting the embedding model to int8 ONNX once (a few seconds) into %s", target.parent)
+    # The tracer warns about data-dependent branches and index ops in its output on the console; the exported
+    # encoder is checked against fp32 on real sentences before it is used (MIN_INT8_COSINE), which is the check.
+    return export_bert_int8(
+        output_of(transformer, "last_hidden_state"), transformer.config, target,
+        {"last_hidden_state": {0: "batch", 1: "tokens"}}, heads=heads, hidden_size=hidden_size,
+    )
+
+
+def output_of(model, name: str):
+    """`model` (a Hugging Face BERT) as a module that returns only its output `name`, as export_bert_int8 takes it."""
     import torch
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # A killed export leaves only a hidden tmp folder, never a half-written model file.
-    tmp = target.parent / f".tmp-{os.getpid()}-{threading.get_ident()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        log.info("exporting the embedding model to int8 ONNX once (a few seconds) into %s", target.parent)
+    class Output(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
 
-        class LastHiddenState(torch.nn.Module):
-            def __init__(self, model) -> None:
-                super().__init__()
-                self.model = model
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            out = self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            return getattr(out, name)
 
-            def forward(self, input_ids, attention_mask, token_type_ids):
-                return self.model(
-                    input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-                ).last_hidden_state
-
-        # The tracer warns about data-dependent branches and index ops in its output on the console; the exported
-        # encoder is checked against fp32 on real sentences before it is used (MIN_INT8_COSINE), which is the check.
-        export_bert_int8(
-            LastHiddenState(transformer), transformer.config, tmp / INT8_FILE,
-            {"last_hidden_state": {0: "batch", 1: "tokens"}}, heads=heads, hidden_size=hidden_size,
-        )
-        os.replace(tmp / INT8_FILE, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    return Output()
 
 
 def export_bert_int8(
@@ -83,13 +76,15 @@ def export_bert_int8(
     as int8 ONNX: the fused BERT graph, weights quantized per output channel with dynamic int8 activations.
 
     One recipe for every MiniLM pressqa runs (the encoder here, the pointer model, the cross-encoder experiment), so
-    that what was measured on one holds for the others. `outputs` names each output with its dynamic axes.
+    that what was measured on one holds for the others. `outputs` names each output with its dynamic axes. A killed
+    export leaves only a hidden tmp folder beside `target`, never a half-written model file.
     """
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers import optimizer
 
-    tmp = Path(tempfile.mkdtemp(prefix="pressqa-onnx-"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
     try:
         attn = config._attn_implementation
         config._attn_implementation = "eager"  # the ONNX attention fusion recognises the eager graph
@@ -122,8 +117,7 @@ def export_bert_int8(
             # Fused ops (Attention, SkipLayerNormalization) are outside ONNX shape inference: their outputs are float.
             extra_options={"DefaultTensorType": 1},
         )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(tmp / "int8.onnx"), target)
+        os.replace(tmp / "int8.onnx", target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target

@@ -292,23 +292,10 @@ def report(by_q, oof: dict[int, dict[str, list[float]]], top: int) -> dict:
 def export_onnx(ce, target: Path, max_length: int) -> None:
     """The fine-tuned model as int8 ONNX by the bi-encoder's recipe (core.onnx_minilm.export_bert_int8), with its
     tokenizer set to truncate as training did."""
-    import torch
-
-    from core.onnx_minilm import export_bert_int8
+    from core.onnx_minilm import export_bert_int8, output_of
 
     model = ce.model.eval()
-
-    class Logits(torch.nn.Module):
-        def __init__(self, inner) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.inner(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).logits
-
-    export_bert_int8(Logits(model), model.config, target / "model.onnx", {"logits": {0: "batch"}})
+    export_bert_int8(output_of(model, "logits"), model.config, target / "model.onnx", {"logits": {0: "batch"}})
     tmp = WORK / "onnx-tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)

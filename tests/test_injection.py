@@ -67,7 +67,6 @@ def test_a_question_about_the_injection_quotes_it_as_text(runtime):
     assert re.sub(r"\W|\[\d+\]", "", answer.answer).upper() != "BANANA"
     if not answer.abstained:
         assert INJECTION in answer.answer
-
         assert any(INJECTION in c.quote for c in answer.citations), answer.citations
         quotes_are_exact(runtime, answer)
 
