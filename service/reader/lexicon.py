@@ -6,6 +6,7 @@ Nothing here is about a particular question; everything question-specific is lea
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from functools import lru_cache
 
@@ -47,12 +48,16 @@ NUMBER_WORDS = {
 }  # fmt: skip
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_STEMMER = snowballstemmer.stemmer("english")
+# A snowball stemmer holds the word it is cutting in the object, so request threads each need their own.
+_STEMMERS = threading.local()
 
 
 @lru_cache(maxsize=131072)
 def stem(word: str) -> str:
-    return _STEMMER.stemWord(word.lower())
+    stemmer = getattr(_STEMMERS, "english", None)
+    if stemmer is None:
+        stemmer = _STEMMERS.english = snowballstemmer.stemmer("english")
+    return stemmer.stemWord(word.lower())
 
 
 def words(text: str) -> list[str]:
