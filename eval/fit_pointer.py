@@ -88,26 +88,26 @@ def squad_items(path: Path, exclude_sample: int = 0) -> list[PointerItem]:
     return items
 
 
-def press_items(gold: Path, corpus: Path) -> list[PointerItem]:
+def press_items(gold: Path | list[Path], corpus: Path) -> list[PointerItem]:
     from eval.gold import load_gold
     from ingest.loaders import load_file
 
-    items, texts = [], {}
+    items, files = [], {}
     for q in load_gold(gold):
         source = q.sources[0] if q.sources else None
         if source is None or not source.path:
             continue
-        if source.path not in texts:
-            releases = load_file(corpus / source.path)
-            match = [r for r in releases if not source.url or r.url == source.url] or releases
-            texts[source.path] = _sentences(match[0].text)
-        sentences = texts[source.path]
+        if source.path not in files:  # a feed file holds many releases: read it once, pick each by its URL
+            files[source.path] = load_file(corpus / source.path)
+        releases = files[source.path]
+        match = [r for r in releases if not source.url or r.url == source.url] or releases
+        sentences = _sentences(match[0].text)
         i, span = _locate(sentences, list(q.answers), list(q.evidence)) if q.answerable else (None, None)
         items.append(PointerItem(q.id, "press", source.path, fold(q.question), sentences, i, span))
     return items
 
 
-def all_items(gold: Path, corpus: Path, squad: Path, reading: list[Path]) -> list[PointerItem]:
+def all_items(gold: Path | list[Path], corpus: Path, squad: Path, reading: list[Path]) -> list[PointerItem]:
     items = press_items(gold, corpus) + squad_items(squad, SQUAD_EXCLUDE)
     for path in reading:
         items += squad_items(path)
@@ -262,7 +262,8 @@ def evaluate(pointer, items: list[PointerItem]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--gold", type=Path, default=Path("eval/gold/train.yaml"))
+    parser.add_argument("--gold", type=Path, nargs="+", default=[Path("eval/gold/train.yaml")],
+                        help="press question files in the gold format (eval/gold/FORMAT.md)")
     parser.add_argument("--corpus", type=Path, default=Path("corpus"))
     parser.add_argument("--squad", type=Path, default=SQUAD_PATH)
     parser.add_argument("--reading", type=Path, nargs="*", default=None, help="SQuAD-format files or folders (default: eval/gold/reading and its pointer-only/)")

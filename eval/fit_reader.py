@@ -51,6 +51,7 @@ from eval.squad import PASS_F1  # noqa: E402
 from eval.squad_official import compute_f1, normalize_answer  # noqa: E402
 
 FOLDS = 5
+DEFAULT_GOLD = Path("eval/gold/train.yaml")  # the press questions fitted on (eval/gold/FORMAT.md)
 # SQuAD 2.0-format question sets over other kinds of text, written for fitting (eval/gold/reading/README.md).
 READING_DIR = Path("eval/gold/reading")
 SQUAD_PATH = Path("eval/external/squad2-dev-computational-complexity.json")
@@ -241,7 +242,8 @@ def type_table(examples: list[Example], span_labels: list[np.ndarray]) -> dict[s
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--gold", type=Path, default=Path("eval/gold/train.yaml"))
+    parser.add_argument("--gold", type=Path, nargs="+", default=[DEFAULT_GOLD],
+                        help="press question files in the gold format (eval/gold/FORMAT.md), fitted on together")
     parser.add_argument("--data", type=Path, default=None, help="data dir holding the bundled corpus index")
     parser.add_argument("--squad", type=Path, default=SQUAD_PATH)
     parser.add_argument("--squad-train", action="store_true", help="also fit on the SQuAD questions outside the CI sample")
@@ -292,10 +294,15 @@ def main(argv: list[str] | None = None) -> int:
     import pickle
 
     cached = pickle.loads(args.pools.read_bytes()) if args.pools and args.pools.exists() else {}
-    examples = cached.get("press") or press_examples(runtime, args.gold)
+    examples, cache_changed = [], False
+    for gold in args.gold:
+        # train.yaml keeps the cache key it always had, so caches made before several files were read still serve
+        key = "press" if gold == DEFAULT_GOLD else f"press:{gold.name}"
+        if key not in cached:
+            cached[key] = press_examples(runtime, gold)
+            cache_changed = True
+        examples = examples + cached[key]
     print(f"press pools: {len(examples)} questions in {time.perf_counter() - started:.0f} s", flush=True)
-    cache_changed = "press" not in cached
-    cached.setdefault("press", examples)
 
     def paragraph_pools(path: Path, exclude: int) -> list[Example]:
         """The questions of one SQuAD-format file, each over that file's paragraphs alone (a temporary index)."""
@@ -484,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
 
     final = ReaderParams(sentence_model, span_model, answerable_model, table, threshold, {
         "labels": labels_list,
-        "fitted_on": {"gold": str(args.gold), "squad": str(args.squad) if args.squad_train else None,
+        "fitted_on": {"gold": [str(g) for g in args.gold], "squad": str(args.squad) if args.squad_train else None,
                       "squad_excluded_sample": args.squad_exclude if args.squad_train else None,
                       "reading": [str(p) for p in reading_files],
                       "questions": len(real), "unanswerable_twins": int(synthetic.sum()),

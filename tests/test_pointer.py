@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import yaml
 
 from service.reader.candidates import Candidate
 from service.reader.pointer import PointerScores, best_span, load_pointer, scores_of
@@ -109,3 +110,24 @@ def test_a_pointer_network_exports_to_int8_onnx_that_points_like_torch(tmp_path)
     assert len(scored.start) == len(context)
     for onnx, reference in ((scored.start, start[0, context]), (scored.end, end[0, context])):
         assert np.corrcoef(onnx, reference.numpy())[0, 1] > 0.95
+
+
+def test_each_feed_question_trains_on_its_own_item_of_the_feed(tmp_path):
+    # Every item of a feed shares the feed's path: each question must still be paired with its own item's text.
+    from eval.fit_pointer import press_items
+
+    items = [
+        ("https://example.org/zorblax", "Zorblax talks", "The Zorblax delegation met in Quillport. Envoy Mira Tolen led it."),
+        ("https://example.org/vantor", "Vantor accord", "Vantor signed a water accord. Minister Oskar Brell signed for Vantor."),
+    ]
+    feed = "".join(f"<item><title>{t}</title><link>{u}</link><description>{text}</description></item>" for u, t, text in items)
+    (tmp_path / "news.rss").write_text(f'<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>{feed}</channel></rss>')
+    gold = tmp_path / "gold.yaml"
+    gold.write_text(yaml.safe_dump([
+        {"id": "q1", "question": "Who led the Zorblax delegation?", "answers": ["Mira Tolen"], "facts": ["Mira Tolen"],
+         "source": "news.rss", "source_url": items[0][0], "evidence": "Envoy Mira Tolen led it."},
+        {"id": "q2", "question": "Who signed for Vantor?", "answers": ["Oskar Brell"], "facts": ["Oskar Brell"],
+         "source": "news.rss", "source_url": items[1][0], "evidence": "Minister Oskar Brell signed for Vantor."},
+    ]))
+    found = {item.id: item.sentences[item.answer_sentence][slice(*item.span)] for item in press_items(gold, tmp_path)}
+    assert found == {"q1": "Mira Tolen", "q2": "Oskar Brell"}
