@@ -103,7 +103,7 @@ def press_items(gold: Path | list[Path], corpus: Path) -> list[PointerItem]:
         match = [r for r in releases if not source.url or r.url == source.url] or releases
         sentences = _sentences(match[0].text)
         i, span = _locate(sentences, list(q.answers), list(q.evidence)) if q.answerable else (None, None)
-        items.append(PointerItem(q.id, "press", source.path, fold(q.question), sentences, i, span))
+        items.append(PointerItem(q.id, "press", source.release_key, fold(q.question), sentences, i, span))
     return items
 
 

@@ -119,9 +119,13 @@ def press_examples(runtime, gold_path: Path) -> list[Example]:
     examples = []
     for q in load_gold(gold_path):
         gathered = runtime.chain.gather(q.question, list(q.history) or None, Filters())
-        group = (q.sources[0].path or q.sources[0].url or q.id) if q.sources else q.id
-        examples.append(Example(q.id, str(group), list(q.answers), list(q.evidence), q.answerable, gathered))
+        examples.append(Example(q.id, press_group(q), list(q.answers), list(q.evidence), q.answerable, gathered))
     return examples
+
+
+def press_group(question) -> str:
+    """A press question's fold group: the release it is answered from (a feed item by its URL)."""
+    return str((question.sources[0].release_key or question.id) if question.sources else question.id)
 
 
 def source_of(example: Example) -> str:
@@ -293,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
                                         pointer=pointers)
     import pickle
 
+    from eval.gold import load_gold
+
     cached = pickle.loads(args.pools.read_bytes()) if args.pools and args.pools.exists() else {}
     examples, cache_changed = [], False
     for gold in args.gold:
@@ -301,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
         if key not in cached:
             cached[key] = press_examples(runtime, gold)
             cache_changed = True
+        groups = {q.id: press_group(q) for q in load_gold(gold)}
+        for ex in cached[key]:  # a cache keeps the grouping of the day it was made
+            ex.group = groups.get(ex.id, ex.group)
         examples = examples + cached[key]
     print(f"press pools: {len(examples)} questions in {time.perf_counter() - started:.0f} s", flush=True)
 

@@ -25,6 +25,15 @@ class GoldSource:
     path: str | None = None
     url: str | None = None
 
+    @property
+    def release_key(self) -> str | None:
+        """The one release this names: its path, or path and URL where the path is a feed of many releases."""
+        from ingest.loaders import MANY_RELEASE_SUFFIXES
+
+        if self.path and self.url and self.path.lower().endswith(MANY_RELEASE_SUFFIXES):
+            return f"{self.path}#{self.url}"
+        return self.path or self.url
+
 
 @dataclass
 class GoldQuestion:

@@ -41,6 +41,8 @@ def _loaders() -> dict[str, Loader]:
     }
 
 
+# Files that hold many releases (feed items, JSON lines): a release in them is named by its URL, not the path.
+MANY_RELEASE_SUFFIXES = (".rss", ".xml", ".atom", ".jsonl")
 SUPPORTED_SUFFIXES: set[str] = {".txt", ".md", ".markdown", ".html", ".htm", ".rss", ".xml", ".atom", ".json", ".jsonl"}
 
 
@@ -105,7 +107,7 @@ def estimate_releases(path: Path) -> int:
     For progress bars only (a 2,031-item feed is one file but two thirds of the bundled corpus's work).
     """
     suffix = path.suffix.lower()
-    if suffix not in (".rss", ".xml", ".atom", ".jsonl"):
+    if suffix not in MANY_RELEASE_SUFFIXES:
         return 1
     try:
         data = path.read_bytes()
