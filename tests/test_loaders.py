@@ -31,6 +31,9 @@ WH_ESCAPES = (
     "advanced-software-solutions-to-accelerate-clean-energy-grid-integration.md"
 )
 GOLD = ROOT / "eval" / "gold" / "dev.yaml"
+# The eval cites dev's quotes and the fit learns from train-written's; train.yaml is the shared file copied unchanged,
+# and a few of its quotes keep Markdown emphasis that the cleaner strips (the fit matches quotes loosely for it).
+GOLD_FILES = [GOLD, ROOT / "eval" / "gold" / "train-written.yaml"]
 
 
 def collapse(text: str) -> str:
@@ -121,12 +124,13 @@ def test_feed_loads_in_a_few_seconds():
     assert elapsed < 15, f"24 MB feed took {elapsed:.1f}s"  # ~2 s on an idle core; margin for a shared machine
 
 
-def test_every_gold_evidence_quote_is_in_its_cleaned_release(feed_releases):
+@pytest.mark.parametrize("gold", GOLD_FILES, ids=lambda p: p.name)
+def test_every_gold_evidence_quote_is_in_its_cleaned_release(feed_releases, gold):
     """The answer chain quotes Release.text, so each gold quote must survive cleaning verbatim."""
     by_url = {r.url: r for r in feed_releases}
     cache: dict[str, str] = {}
     checked = 0
-    for record in yaml.safe_load(GOLD.read_text(encoding="utf-8")):
+    for record in yaml.safe_load(gold.read_text(encoding="utf-8")):
         if not record.get("source"):
             continue
         sources = record["source"] if isinstance(record["source"], list) else [record["source"]]
