@@ -112,12 +112,12 @@ def best_f1(answers: list[str], prediction: str) -> float:
 # ---- data ------------------------------------------------------------------------------------------------------
 
 
-def press_examples(runtime, gold_path: Path) -> list[Example]:
-    from eval.gold import load_gold
+def press_examples(runtime, questions) -> list[Example]:
+    """Each gold question (eval.gold.GoldQuestion) with the pool the chain gathers for it."""
     from service.retrieval import Filters
 
     examples = []
-    for q in load_gold(gold_path):
+    for q in questions:
         gathered = runtime.chain.gather(q.question, list(q.history) or None, Filters())
         examples.append(Example(q.id, press_group(q), list(q.answers), list(q.evidence), q.answerable, gathered))
     return examples
@@ -304,10 +304,11 @@ def main(argv: list[str] | None = None) -> int:
     for gold in args.gold:
         # train.yaml keeps the cache key it always had, so caches made before several files were read still serve
         key = "press" if gold == DEFAULT_GOLD else f"press:{gold.name}"
+        questions = load_gold(gold)
         if key not in cached:
-            cached[key] = press_examples(runtime, gold)
+            cached[key] = press_examples(runtime, questions)
             cache_changed = True
-        groups = {q.id: press_group(q) for q in load_gold(gold)}
+        groups = {q.id: press_group(q) for q in questions}
         for ex in cached[key]:  # a cache keeps the grouping of the day it was made
             ex.group = groups.get(ex.id, ex.group)
         examples = examples + cached[key]
