@@ -109,3 +109,64 @@ def test_a_changed_word_is_the_weakest_match(embedder):
     asked = weakest("How many tonnes of apples did the members pick?")
     changed = weakest("How many tonnes of submarines did the members pick?")
     assert asked > changed + 0.1
+
+
+def test_pointer_sentence_rows_are_best_span_over_null_and_relative_to_the_shortlists_best():
+    from service.reader import POINTER_SENTENCE_FEATURES, pointer_sentence_features
+    from service.reader.pointer import PointerScores
+
+    def scores(best: float, null: float) -> PointerScores:
+        return PointerScores(np.zeros((0, 2), dtype=np.int64), np.zeros(0), np.zeros(0), null, best)
+
+    rows = pointer_sentence_features([scores(4.0, 1.0), scores(2.0, 3.0)])
+    assert rows.shape == (2, len(POINTER_SENTENCE_FEATURES))
+    assert rows[:, 0].tolist() == pytest.approx([3.0, -1.0])
+    assert rows[:, 1].tolist() == pytest.approx([0.0, -4.0])
+    assert pointer_sentence_features([]).shape == (0, len(POINTER_SENTENCE_FEATURES))
+
+
+def test_a_reranker_fitted_on_fewer_features_reads_only_its_own_columns():
+    from service.reader import columns
+
+    rows = np.arange(12.0).reshape(2, 6)
+    have = ("a", "b", "c", "d", "e", "f")
+    assert columns(rows, have, have) is rows
+    assert columns(rows, have, ("b", "e")).tolist() == [[1.0, 4.0], [7.0, 10.0]]
+
+
+def test_a_reranker_reading_the_pointer_scores_each_sentence_once_and_needs_the_pointer(embedder, tmp_path):
+    from test_reader import HARBOUR, ORCHARD, _pool
+
+    # A re-ranker that has learned only "the sentence the pointer model is surest has an answer is the evidence".
+    rng = np.random.default_rng(1)
+    rows = rng.normal(size=(600, len(RERANK_FEATURES)))
+    odds = RERANK_FEATURES.index("pointer_answer_odds")
+    labels = np.zeros(600, dtype=int)
+    owners = np.repeat(np.arange(60), 10)
+    for q in range(60):
+        labels[q * 10 + int(np.argmax(rows[q * 10 : q * 10 + 10, odds]))] = 1
+    params = ReaderParams.load()
+    with_pointer = ReaderParams(params.sentence, params.span, params.answerable, params.type_table, params.threshold,
+                                params.meta, fit_ranker(rows, labels, owners, RERANK_FEATURES))
+    assert with_pointer.needs_pointer
+    with pytest.raises(ValueError, match="pointer"):
+        Reader(with_pointer, embedder.encode, encode_tokens=embedder.encode_tokens, pointer=None)
+
+    pointer = load_pointer()
+    scored: list[str] = []
+
+    class CountingPointer:
+        def score(self, question, texts):
+            scored.extend(texts)
+            return pointer.score(question, texts)
+
+    reader = Reader(with_pointer, embedder.encode, encode_tokens=embedder.encode_tokens, pointer=CountingPointer())
+    question = "Which tonnage of fruit did the growers harvest?"
+    pool = _pool(HARBOUR, ORCHARD)
+    reading = reader.featurize(reader.analyze(question), pool, embedder.encode_query(question))
+    # the shortlist (here the whole pool) is scored once, and the close reading reuses its scores
+    assert sorted(scored) == sorted(fold(s.text) for s in pool)
+    pointed = pointer.score(fold(question), [fold(s.text) for s in pool])
+    best = int(np.argmax(reading.sentence_logits))
+    assert best == int(np.argmax([p.best - p.null for p in pointed]))
+    assert all(r.pointer is not None for r in reading.readings)
