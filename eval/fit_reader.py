@@ -388,9 +388,8 @@ def main(argv: list[str] | None = None) -> int:
         if not ex.gathered.pool:
             shortlists.append([])
             continue
-        pointers.group = ex.group  # the shortlist's pointer features come from the fold model that never saw it
-        shortlist, r, _, _ = short_reader.shortlist_rows(ex.gathered.pool, X1[o1 == i], oof1[o1 == i], ex.gathered.question_vector,
-                                                         short_reader.question_words(ex.gathered.analysis), ex.gathered.analysis)
+        shortlist, r, _ = short_reader.shortlist_rows(ex.gathered.pool, X1[o1 == i], oof1[o1 == i], ex.gathered.question_vector,
+                                                      short_reader.question_words(ex.gathered.analysis))
         shortlists.append(shortlist)
         rowsR.append(r)
         labelsR.append(ex.sentence_labels[shortlist])

@@ -99,30 +99,8 @@ def _overlaps(a: Candidate, b: Candidate) -> bool:
     return a.start < b.end and b.start < a.end
 
 
-# The pointer model's view of a shortlisted sentence: how much surer it is of its best span there than of "the
-# answer is not in this sentence". Fitted on questions whose negatives are their release's most word-sharing other
-# sentences, it reads what word overlap cannot: whether the sentence says what was asked, not only about what.
-POINTER_SENTENCE_FEATURES = (
-    "pointer_answer_odds",  # best span less "no answer here"
-    "pointer_answer_gap",  # … less the shortlist's best
-)
-# What the re-ranker can read of each shortlisted sentence (a fitted re-ranker reads the columns it was fitted on).
-RERANK_FEATURES = SENTENCE_FEATURES + DENSE_FEATURES + POINTER_SENTENCE_FEATURES
-
-
-def pointer_sentence_features(pointed: list) -> np.ndarray:
-    """One row of POINTER_SENTENCE_FEATURES per sentence (service.reader.pointer.PointerScores)."""
-    if not pointed:
-        return np.zeros((0, len(POINTER_SENTENCE_FEATURES)), dtype=np.float32)
-    odds = np.array([p.best - p.null for p in pointed])
-    return np.column_stack([odds, odds - odds.max()]).astype(np.float32)
-
-
-def columns(rows: np.ndarray, have: tuple[str, ...], want: tuple[str, ...]) -> np.ndarray:
-    """The columns `want` of rows laid out as `have` (a model fitted on fewer features reads only those)."""
-    if have == want:
-        return rows
-    return rows[:, [have.index(f) for f in want]]
+# What the re-ranker reads of each shortlisted sentence.
+RERANK_FEATURES = SENTENCE_FEATURES + DENSE_FEATURES
 
 
 class Reader:
@@ -173,16 +151,13 @@ class Reader:
         idf = pool_idf(pool, question.terms)
         rows = sentence_features(question, pool, idf)
         encoded: dict[int, tuple[np.ndarray, object]] = {}
-        pointed_by_index: dict[int, object] = {}
         words = self.question_words(question) if len(pool) else None
         if sentence_logits is not None:
             logits = np.asarray(sentence_logits, dtype=np.float64)
         else:
             logits = self.params.sentence.logit(rows) if len(pool) else np.zeros(0)
             if self.params.rerank is not None and len(pool):
-                shortlist, rerank_rows, encoded, pointed_by_index = self.shortlist_rows(
-                    pool, rows, logits, question_vector, words, question)
-                rerank_rows = columns(rerank_rows, RERANK_FEATURES, self.params.rerank.features)
+                shortlist, rerank_rows, encoded = self.shortlist_rows(pool, rows, logits, question_vector, words)
                 logits = spread(len(pool), shortlist, self.params.rerank.logit(rerank_rows))
         order = self._sentences_to_read(pool, logits, self.read_sentences)
         # The encoder ran on the shortlist already; only sentences outside it (old parameters) are encoded here.
@@ -192,13 +167,7 @@ class Reader:
             encoded.update((i, (v, t)) for i, v, t in zip(missing, vectors, token_states))
         texts = [fold(pool[i].text) for i in order]
         docs = self.parse(texts) if texts else []
-        pointed = [None] * len(texts)
-        if self.pointer is not None and texts:
-            # the shortlist's pointer scores are reused; only sentences outside it are scored here
-            unscored = [i for i in order if i not in pointed_by_index]
-            if unscored:
-                pointed_by_index.update(zip(unscored, self.pointer.score(question.folded, [fold(pool[i].text) for i in unscored])))
-            pointed = [pointed_by_index[i] for i in order]
+        pointed = self.pointer.score(question.folded, texts) if self.pointer is not None and texts else [None] * len(texts)
         readings = []
         for rank, (i, doc) in enumerate(zip(order, docs)):
             vector, token_states = encoded[i]
@@ -214,26 +183,15 @@ class Reader:
 
     def shortlist_rows(
         self, pool: list[PoolSentence], rows: np.ndarray, logits: np.ndarray, question_vector: np.ndarray,
-        question_words: np.ndarray, question: QuestionAnalysis,
-    ) -> tuple[list[int], np.ndarray, dict[int, tuple[np.ndarray, object]], dict[int, object]]:
-        """The sentence model's shortlist, its rows of RERANK_FEATURES (the cheap features, MiniLM's and the pointer
-        model's), the encoder's output for each shortlisted sentence (vector, token states) and the pointer model's
-        scores of it, which the close reading reuses. Without the pointer model (or when the fitted re-ranker does
-        not read it) its columns are 0 and it does not run."""
+        question_words: np.ndarray,
+    ) -> tuple[list[int], np.ndarray, dict[int, tuple[np.ndarray, object]]]:
+        """The sentence model's shortlist, its rows of RERANK_FEATURES (the cheap features and MiniLM's), and the
+        encoder's output for each shortlisted sentence (vector, token states), which the close reading reuses."""
         shortlist = self._sentences_to_read(pool, logits, SHORTLIST)
-        texts = [fold(pool[i].text) for i in shortlist]
-        vectors, token_states = self.encode_tokens(texts)
+        vectors, token_states = self.encode_tokens([fold(pool[i].text) for i in shortlist])
         dense = dense_features(question_vector, question_words, vectors, token_states)
         encoded = {i: (v, t) for i, v, t in zip(shortlist, vectors, token_states)}
-        pointed_by_index: dict[int, object] = {}
-        wanted = self.params.rerank is None or any(f in self.params.rerank.features for f in POINTER_SENTENCE_FEATURES)
-        if self.pointer is not None and wanted and texts:
-            pointed = self.pointer.score(question.folded, texts)
-            pointed_by_index = dict(zip(shortlist, pointed))
-            pointer_rows = pointer_sentence_features(pointed)
-        else:
-            pointer_rows = np.zeros((len(shortlist), len(POINTER_SENTENCE_FEATURES)), dtype=np.float32)
-        return shortlist, np.hstack([rows[shortlist], dense, pointer_rows]).astype(np.float32), encoded, pointed_by_index
+        return shortlist, np.hstack([rows[shortlist], dense]).astype(np.float32), encoded
 
     def decide(self, reading: Reading, span_probabilities: np.ndarray | None = None) -> Reading:
         """`span_probabilities` replaces the span model's (fitting passes out-of-fold scores)."""
@@ -291,5 +249,4 @@ class Reader:
         return {label: float(v @ focus_vector) for label, v in self._label_vectors.items()}
 
 
-__all__ = ["ANSWERABLE_FEATURES", "Choice", "POINTER_SENTENCE_FEATURES", "Reader", "Reading", "READ_SENTENCES",
-           "RERANK_FEATURES", "SHORTLIST", "columns", "spread"]
+__all__ = ["ANSWERABLE_FEATURES", "Choice", "Reader", "Reading", "READ_SENTENCES", "RERANK_FEATURES", "SHORTLIST", "spread"]

@@ -191,8 +191,7 @@ class ReaderParams:
     @property
     def needs_pointer(self) -> bool:
         """The span model reads the pointer model's scores (service/reader/pointer.py): a reader must load it."""
-        return "pointer_margin" in self.span.features or (
-            self.rerank is not None and any(f.startswith("pointer_") for f in self.rerank.features))
+        return "pointer_margin" in self.span.features
 
     @classmethod
     def load(cls, path: Path | None = None) -> "ReaderParams":
