@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from eval.gold import FIT_GOLD
+
 from eval.fit_reader import READING_DIR, SQUAD_EXCLUDE, SQUAD_PATH, sentence_is_evidence
 from service.reader.lexicon import fold
 from service.reader.pointer import MAX_TOKENS, POINTER_FILE, load_pointer_file
@@ -262,7 +264,7 @@ def evaluate(pointer, items: list[PointerItem]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--gold", type=Path, nargs="+", default=[Path("eval/gold/train.yaml")],
+    parser.add_argument("--gold", type=Path, nargs="+", default=list(FIT_GOLD),
                         help="press question files in the gold format (eval/gold/FORMAT.md)")
     parser.add_argument("--corpus", type=Path, default=Path("corpus"))
     parser.add_argument("--squad", type=Path, default=SQUAD_PATH)

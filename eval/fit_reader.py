@@ -3,7 +3,8 @@
     python -m eval.fit_pointer --folds 3 --fold-dir artifacts/pointer-folds --no-write   # once, ~25 min
     python -m eval.fit_reader [--squad-train] [--out service/reader/params/reader.json]
 
-Training data: eval/gold/train.yaml over the bundled corpus (indexed in ./data, or --data), and with --squad-train
+Training data: the press questions of eval.gold.FIT_GOLD (eval/gold/train.yaml and train-written.yaml, or --gold)
+over the bundled corpus (indexed in ./data, or --data), and with --squad-train
 the SQuAD 2.0 file's questions outside the fixed 100-question CI sample and every question of the articles in
 eval/gold/reading/ (or --reading), each file over its own paragraphs in a temporary index. Every figure printed is
 out-of-fold: each question is scored by models fitted without it. --hold-out-source NAME scores one file's
@@ -47,11 +48,13 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from eval.gold import FIT_GOLD  # noqa: E402
 from eval.squad import PASS_F1  # noqa: E402
 from eval.squad_official import compute_f1, normalize_answer  # noqa: E402
 
 FOLDS = 5
-DEFAULT_GOLD = Path("eval/gold/train.yaml")  # the press questions fitted on (eval/gold/FORMAT.md)
+# train.yaml's pools are cached under the key "press" (caches made before several files were fitted on still serve)
+DEFAULT_GOLD = FIT_GOLD[0]
 # SQuAD 2.0-format question sets over other kinds of text, written for fitting (eval/gold/reading/README.md).
 READING_DIR = Path("eval/gold/reading")
 SQUAD_PATH = Path("eval/external/squad2-dev-computational-complexity.json")
@@ -246,7 +249,7 @@ def type_table(examples: list[Example], span_labels: list[np.ndarray]) -> dict[s
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--gold", type=Path, nargs="+", default=[DEFAULT_GOLD],
+    parser.add_argument("--gold", type=Path, nargs="+", default=list(FIT_GOLD),
                         help="press question files in the gold format (eval/gold/FORMAT.md), fitted on together")
     parser.add_argument("--data", type=Path, default=None, help="data dir holding the bundled corpus index")
     parser.add_argument("--squad", type=Path, default=SQUAD_PATH)

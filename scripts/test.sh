@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Test job: the test suite, then the eval gates: dev + train on the bundled corpus, and the fixed 100-question
+# Test job: the test suite, then the eval gates: dev + train + check-written on the bundled corpus, and the fixed 100-question
 # sample of the SQuAD 2.0 file, each against its per-question baseline (eval/baseline/<set>.json) and its
 # thresholds. Any failure fails the run.
 #
@@ -20,7 +20,7 @@ mkdir -p artifacts
 baseline=(--baseline-dir eval/baseline)
 if [[ "${WRITE_BASELINE:-0}" == 1 ]]; then baseline+=(--write-baseline); fi
 status=0
-.venv/bin/pressqa eval --gold eval/gold/dev.yaml --gold eval/gold/train.yaml "${baseline[@]}" \
+.venv/bin/pressqa eval --gold eval/gold/dev.yaml --gold eval/gold/train.yaml --gold eval/gold/check-written.yaml "${baseline[@]}" \
   --gate eval/thresholds.yaml --json artifacts/eval.json --markdown artifacts/eval.md \
   --junit artifacts/eval-junit.xml || status=$?
 # Run the SQuAD sample even when the gold sets failed, so one CI run shows both.
