@@ -25,9 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.gold import FIT_GOLD
-
 from eval.fit_reader import READING_DIR, SQUAD_EXCLUDE, SQUAD_PATH, sentence_is_evidence
+from eval.gold import FIT_GOLD
 from service.reader.lexicon import fold
 from service.reader.pointer import MAX_TOKENS, POINTER_FILE, load_pointer_file
 
