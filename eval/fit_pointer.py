@@ -32,7 +32,8 @@ from service.reader.pointer import MAX_TOKENS, POINTER_FILE, load_pointer_file
 
 PARAMS_DIR = Path("service/reader/params")
 # The pointer learns from more paragraph text than the reader's feature models: a network of 22 M weights gains from
-# every question, while the feature models gained nothing from articles beyond the first seven (README).
+# every question, while the feature models gained nothing from articles beyond the first seven
+# (eval/EXPERIMENTS.md, sixth session).
 POINTER_READING = (READING_DIR, READING_DIR / "pointer-only")
 NEGATIVES = 2  # "no answer here" sentences per question
 EPOCHS = 2.0
