@@ -49,3 +49,28 @@ def test_strings_or_lists_and_defaults(tmp_path):
     (q,) = load_gold(path)
     assert q.answers == ["Souda Bay"] and q.evidence == ["E."] and q.tags == ["where"]
     assert q.sources == [GoldSource(None, "https://x/")] and q.answerable and q.facts == [] and q.line == 1
+
+
+def test_every_written_reading_set_is_squad2_with_its_spans_at_their_offsets():
+    # The fits read answer spans by offset (eval.fit_pointer, eval.fit_reader): a span that drifted from its
+    # paragraph would teach the pointer model to point at the wrong words, silently.
+    import json
+
+    files = sorted((REPO_ROOT / "eval/gold/reading").rglob("*.json"))
+    assert len(files) >= 30
+    ids = set()
+    for path in files:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        assert data["version"] == "v2.0", path
+        for article in data["data"]:
+            for paragraph in article["paragraphs"]:
+                context = paragraph["context"]
+                for qa in paragraph["qas"]:
+                    assert qa["id"] not in ids, (path.name, qa["id"])
+                    ids.add(qa["id"])
+                    spans = qa.get("plausible_answers", []) if qa["is_impossible"] else qa["answers"]
+                    assert spans or qa["is_impossible"], (path.name, qa["id"])
+                    assert not (qa["is_impossible"] and qa["answers"]), (path.name, qa["id"])
+                    for span in spans:
+                        start = span["answer_start"]
+                        assert context[start : start + len(span["text"])] == span["text"], (path.name, qa["id"])
