@@ -1,8 +1,11 @@
 """Gold files: the dev set loads, and malformed records fail with the file, line and id."""
 
+import json
+
 import pytest
 
 from eval.gold import GoldError, GoldSource, load_gold
+from eval.squad import load_squad
 from pressqa.settings import REPO_ROOT
 
 
@@ -52,22 +55,22 @@ def test_strings_or_lists_and_defaults(tmp_path):
 
 
 def test_every_written_reading_set_is_squad2_with_its_spans_at_their_offsets():
-    # The fits read answer spans by offset (eval.fit_pointer, eval.fit_reader): a span that drifted from its
-    # paragraph would teach the pointer model to point at the wrong words, silently.
-    import json
-
+    # The fits load these with eval.squad.load_squad (which rejects malformed files and repeated ids) and find each
+    # answer by its text in its paragraph (eval.fit_pointer._locate): an answer that is not its paragraph's words is
+    # never located, and its question silently teaches nothing. Offsets are what the SQuAD format promises besides.
     files = sorted((REPO_ROOT / "eval/gold/reading").rglob("*.json"))
     assert len(files) >= 30
     ids = set()
     for path in files:
+        squad = load_squad(path)
+        assert not ids & {q.id for q in squad.questions}, path.name  # unique across files too
+        ids |= {q.id for q in squad.questions}
         data = json.loads(path.read_text(encoding="utf-8"))
         assert data["version"] == "v2.0", path
         for article in data["data"]:
             for paragraph in article["paragraphs"]:
                 context = paragraph["context"]
                 for qa in paragraph["qas"]:
-                    assert qa["id"] not in ids, (path.name, qa["id"])
-                    ids.add(qa["id"])
                     spans = qa.get("plausible_answers", []) if qa["is_impossible"] else qa["answers"]
                     assert spans or qa["is_impossible"], (path.name, qa["id"])
                     assert not (qa["is_impossible"] and qa["answers"]), (path.name, qa["id"])
